@@ -1,0 +1,29 @@
+# Cohort's two front doors. Each installs what is missing, builds, and runs.
+#   make demo   train Fashion-MNIST with configs/fmnist_mlp.json
+#   make test   run every test
+BUILD_DIR ?= build
+BUILD_TYPE ?= Release
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+DEMO_CONFIG ?= configs/fmnist_mlp.json
+
+.PHONY: all setup configure build demo test clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh > .torch_dir.tmp && mv .torch_dir.tmp .torch_dir
+
+configure: setup
+	@cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DTorch_DIR="$$(tail -n 1 .torch_dir)"
+
+build: configure
+	@cmake --build $(BUILD_DIR) -j $(JOBS)
+
+demo: build
+	$(BUILD_DIR)/bin/cohort-train --config $(DEMO_CONFIG)
+
+test: build
+	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD_DIR) .torch_dir

@@ -1,0 +1,89 @@
+#pragma once
+// Batches from a Dataset, in an order fixed by seed and epoch, built ahead by
+// worker threads and handed out in order.
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <torch/arg.h>
+
+#include "cohort/data/dataset.h"
+
+namespace cohort::data {
+
+struct DataLoaderOptions {
+  TORCH_ARG(int64_t, batch_size) = 64;
+  /// Reshuffle every epoch (from seed and epoch), or keep the dataset's order.
+  TORCH_ARG(bool, shuffle) = true;
+  /// Drop a last batch smaller than batch_size.
+  TORCH_ARG(bool, drop_last) = false;
+  /// Threads that build batches ahead; 0 builds them on the calling thread.
+  TORCH_ARG(int64_t, num_workers) = 0;
+  /// Batches each worker may have ready ahead of the consumer.
+  TORCH_ARG(int64_t, prefetch) = 2;
+  TORCH_ARG(uint64_t, seed) = 0;
+};
+
+/// One pass over the data. Hands batches out in order with next(); its worker
+/// threads stop when it is destroyed, even half-way through.
+class Epoch {
+ public:
+  Epoch(std::shared_ptr<const Dataset> dataset, torch::Tensor order, const DataLoaderOptions& options,
+        int64_t num_batches);
+  ~Epoch();
+  Epoch(const Epoch&) = delete;
+  Epoch& operator=(const Epoch&) = delete;
+
+  /// The next batch, or nothing at the end of the epoch. Rethrows an error
+  /// raised while building it.
+  std::optional<Batch> next();
+  int64_t num_batches() const { return num_batches_; }
+
+ private:
+  Batch build(int64_t index) const;
+  void work();
+
+  std::shared_ptr<const Dataset> dataset_;
+  torch::Tensor order_;
+  int64_t batch_size_;
+  int64_t num_batches_;
+  int64_t capacity_;
+
+  std::mutex mutex_;
+  std::condition_variable batch_ready_;
+  std::condition_variable space_free_;
+  std::map<int64_t, Batch> ready_;
+  int64_t next_to_build_ = 0;
+  int64_t next_to_hand_out_ = 0;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::vector<std::thread> workers_;
+};
+
+/// Splits a dataset into batches, epoch after epoch.
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions options);
+
+  /// Starts pass number `epoch` (0-based). With shuffling, its order depends
+  /// on the seed and `epoch` alone, so a resumed run sees the same batches.
+  std::unique_ptr<Epoch> epoch(int64_t epoch) const;
+
+  int64_t num_batches() const;
+  int64_t num_samples() const;
+  const Dataset& dataset() const { return *dataset_; }
+  const DataLoaderOptions& options() const { return options_; }
+
+ private:
+  std::shared_ptr<const Dataset> dataset_;
+  DataLoaderOptions options_;
+};
+
+}  // namespace cohort::data

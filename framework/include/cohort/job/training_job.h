@@ -1,0 +1,53 @@
+#pragma once
+// A whole training job built from one validated JSON config: data, model,
+// optimizer, schedule, strategy and trainer. What cohort-train runs.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cohort/config/schema.h"
+#include "cohort/data/data_loader.h"
+#include "cohort/data/registry.h"
+#include "cohort/trainer/trainer.h"
+
+namespace cohort::job {
+
+/// Every key a training config may have, with defaults and meaning.
+config::Schema training_schema();
+
+class TrainingJob {
+ public:
+  /// `config` must have passed training_schema().validate(). Seeds LibTorch,
+  /// sets the thread count, loads the data and builds everything else.
+  /// `source` (the config's file name) starts every error message, which is a
+  /// cohort::InputError for bad input such as a missing data file.
+  TrainingJob(config::Json config, std::string source);
+
+  /// Continues from a checkpoint file, or the newest one in a directory.
+  void resume(const std::string& checkpoint);
+
+  /// Trains for the configured epochs; writes output_dir/config.json first.
+  std::vector<trainer::EpochResult> fit();
+
+  /// Loss and accuracy on the test split.
+  trainer::Stats test();
+
+  trainer::Trainer& trainer() { return *trainer_; }
+  const data::DataSplits& data() const { return data_; }
+  const config::Json& config() const { return config_; }
+
+ private:
+  template <typename Build>
+  auto named(Build&& build) -> decltype(build());
+
+  config::Json config_;
+  std::string source_;
+  data::DataSplits data_;
+  std::unique_ptr<data::DataLoader> train_loader_;
+  std::unique_ptr<data::DataLoader> validation_loader_;
+  std::unique_ptr<data::DataLoader> test_loader_;
+  std::unique_ptr<trainer::Trainer> trainer_;
+};
+
+}  // namespace cohort::job

@@ -1,0 +1,25 @@
+#pragma once
+// Models by name, for configs. Embedding code passes its own module to the
+// Trainer directly and never needs this.
+
+#include <cstdint>
+#include <vector>
+
+#include <torch/nn/modules/container/any.h>
+
+#include "cohort/core/registry.h"
+
+namespace cohort::models {
+
+/// What a model factory learns from the data it will see.
+struct ModelInputs {
+  std::vector<int64_t> sample_shape;
+  int64_t num_classes = 0;
+};
+
+using ModelRegistry = Registry<torch::nn::AnyModule, const ModelInputs&>;
+
+/// The registry with the built-in `mlp` and `cnn`; add() your own to it.
+ModelRegistry& model_registry();
+
+}  // namespace cohort::models

@@ -1,0 +1,44 @@
+#pragma once
+// Checkpoints: one file holding the model, the optimizer, the position in
+// training, the random-generator states and the config, written atomically.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cohort/strategies/strategy.h"
+
+namespace cohort::trainer {
+
+/// Where training stands when a checkpoint is taken.
+struct CheckpointState {
+  int64_t epochs_done = 0;
+  int64_t steps_done = 0;
+  std::string config;  // the job's JSON config, so a checkpoint explains itself
+};
+
+/// Writes `strategy`'s state, `state` and the RNG states to `path`: first to a
+/// temporary file beside it, flushed to disk, then renamed over `path`, so a
+/// crash never leaves a half-written checkpoint.
+void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state);
+
+/// Restores what save_checkpoint() wrote into `strategy` and the RNGs.
+/// A missing or unreadable file raises cohort::InputError naming it.
+CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy);
+
+/// `path` itself if it is a file; for a directory, its newest checkpoint
+/// (highest epoch). InputError when there is none.
+std::string resolve_checkpoint(const std::string& path);
+
+/// Name of the checkpoint file after `epochs_done` epochs, e.g. "epoch-0003.pt".
+std::string checkpoint_name(int64_t epochs_done);
+
+/// The checkpoints in `directory`, oldest first.
+std::vector<std::string> list_checkpoints(const std::string& directory);
+
+/// Writes `bytes` to `path` through a temporary file and a rename, flushing it
+/// to disk first. Used for checkpoints and any other file that must never be
+/// seen half-written.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
+}  // namespace cohort::trainer

@@ -1,0 +1,37 @@
+#pragma once
+// Shows how an epoch is going: a redrawn bar on a terminal, plain log lines
+// every few steps elsewhere (files, CI logs), or nothing.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "cohort/trainer/stats.h"
+
+namespace cohort::trainer {
+
+enum class ProgressStyle { kAuto, kBar, kLog, kNone };
+
+class Progress {
+ public:
+  /// kAuto picks kBar when stderr is a terminal and kLog otherwise.
+  Progress(ProgressStyle style, int64_t log_every);
+
+  /// Begins a pass of `total_steps` steps, named e.g. "epoch 3/10".
+  void start(const std::string& label, int64_t total_steps);
+  /// Reports `steps_done` steps of the pass and its statistics so far.
+  void update(int64_t steps_done, const Stats& stats, double samples_per_second);
+  /// Ends the pass (clears the bar's line).
+  void finish();
+
+  ProgressStyle style() const { return style_; }
+
+ private:
+  ProgressStyle style_;
+  int64_t log_every_;
+  std::string label_;
+  int64_t total_steps_ = 0;
+  std::chrono::steady_clock::time_point last_draw_;
+};
+
+}  // namespace cohort::trainer

@@ -1,0 +1,105 @@
+#pragma once
+// The training loop everybody writes, written once: epochs of
+// zero_grad -> forward -> loss -> backward -> step (run by the strategy),
+// evaluation in eval mode under NoGradGuard, metrics as JSON lines,
+// atomic checkpoints and resume.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/arg.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/optim/optimizer.h>
+
+#include "cohort/data/data_loader.h"
+#include "cohort/optim/lr_schedule.h"
+#include "cohort/strategies/strategy.h"
+#include "cohort/trainer/metrics_log.h"
+#include "cohort/trainer/progress.h"
+#include "cohort/trainer/stats.h"
+
+namespace cohort::trainer {
+
+/// Cross entropy of logits {N, C} against class indices {N}.
+torch::Tensor cross_entropy(const torch::Tensor& output, const torch::Tensor& target);
+
+struct TrainerOptions {
+  TORCH_ARG(int64_t, epochs) = 10;
+  /// Where metrics.jsonl and checkpoints/ go; empty writes nothing.
+  TORCH_ARG(std::string, output_dir) = "";
+  /// Write a checkpoint every this many epochs, and after the last (0 = never).
+  TORCH_ARG(int64_t, checkpoint_every) = 1;
+  /// How many of the newest checkpoints to keep (0 = all).
+  TORCH_ARG(int64_t, keep_checkpoints) = 2;
+  /// Steps between progress log lines when not drawing a bar.
+  TORCH_ARG(int64_t, log_every) = 100;
+  TORCH_ARG(ProgressStyle, progress) = ProgressStyle::kAuto;
+  /// Stop each epoch after this many steps (0 = the whole epoch); for smoke tests.
+  TORCH_ARG(int64_t, max_steps_per_epoch) = 0;
+  /// How each step runs; null means strategies::Single on the CPU.
+  TORCH_ARG(std::shared_ptr<strategies::Strategy>, strategy) = nullptr;
+  TORCH_ARG(strategies::LossFn, loss) = cross_entropy;
+  TORCH_ARG(optim::LrScheduleOptions, lr_schedule) = {};
+  /// Saved in checkpoints so each one says how it was made.
+  TORCH_ARG(nlohmann::json, config) = nlohmann::json::object();
+};
+
+struct EpochResult {
+  int64_t epoch = 0;  // 1-based
+  Stats train;
+  std::optional<Stats> validation;
+  double learning_rate = 0.0;
+  double seconds = 0.0;
+  double samples_per_second = 0.0;
+};
+
+class Trainer {
+ public:
+  /// `optimizer` must have been built over `model`'s parameters. The strategy
+  /// takes charge of both here (e.g. moves the model to its device).
+  Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer,
+          TrainerOptions options = {});
+
+  /// Trains from the current epoch (0, or where resume() left it) up to
+  /// options.epochs(), evaluating on `validation` after each epoch when given.
+  std::vector<EpochResult> fit(const data::DataLoader& train, const data::DataLoader* validation = nullptr);
+
+  /// Loss and accuracy over `loader` in eval mode, without gradients.
+  Stats evaluate(const data::DataLoader& loader);
+
+  /// Restores model, optimizer, RNGs and position from a checkpoint file (or
+  /// the newest in a directory); the next fit() continues after its epoch.
+  void resume(const std::string& checkpoint);
+
+  /// Writes a checkpoint of the current state to `path` (atomically).
+  void save_checkpoint(const std::string& path) const;
+
+  int64_t epochs_done() const { return epochs_done_; }
+  int64_t steps_done() const { return steps_done_; }
+  torch::nn::AnyModule& model() { return model_; }
+  strategies::Strategy& strategy() { return *options_.strategy(); }
+  const TrainerOptions& options() const { return options_; }
+
+ private:
+  Stats train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps);
+  void record(const EpochResult& result);
+  void checkpoint_if_due();
+  MetricsLog* metrics();
+
+  torch::nn::AnyModule model_;
+  std::shared_ptr<torch::optim::Optimizer> optimizer_;
+  TrainerOptions options_;
+  optim::LrSchedule schedule_;
+  Progress progress_;
+  std::unique_ptr<MetricsLog> metrics_;
+  bool resumed_ = false;
+  int64_t epochs_done_ = 0;
+  int64_t steps_done_ = 0;
+  double learning_rate_ = 0.0;
+};
+
+}  // namespace cohort::trainer

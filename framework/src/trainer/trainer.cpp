@@ -1,0 +1,159 @@
+#include "cohort/trainer/trainer.h"
+
+#include <chrono>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "cohort/optim/optimizers.h"
+#include "cohort/strategies/single.h"
+#include "cohort/trainer/checkpoint.h"
+
+namespace cohort::trainer {
+namespace fs = std::filesystem;
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+nlohmann::json stats_json(const std::string& prefix, const Stats& stats) {
+  return {{prefix + "_loss", stats.mean_loss()}, {prefix + "_accuracy", stats.accuracy()},
+          {prefix + "_samples", stats.samples}};
+}
+
+}  // namespace
+
+torch::Tensor cross_entropy(const torch::Tensor& output, const torch::Tensor& target) {
+  return torch::nn::functional::cross_entropy(output, target);
+}
+
+Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer,
+                 TrainerOptions options)
+    : model_(std::move(model)),
+      optimizer_(std::move(optimizer)),
+      options_(std::move(options)),
+      // The schedule keeps the configured rates before a checkpoint can replace them.
+      schedule_(options_.lr_schedule(), optim::learning_rates(*optimizer_)),
+      progress_(options_.progress(), options_.log_every()) {
+  if (!options_.strategy()) options_.strategy(std::make_shared<strategies::Single>());
+  options_.strategy()->prepare(model_, optimizer_);
+  learning_rate_ = optim::learning_rates(*optimizer_).at(0);
+}
+
+MetricsLog* Trainer::metrics() {
+  if (options_.output_dir().empty() || !options_.strategy()->is_writer()) return nullptr;
+  if (!metrics_) {
+    const auto path = (fs::path(options_.output_dir()) / "metrics.jsonl").string();
+    metrics_ = std::make_unique<MetricsLog>(path, /*append=*/resumed_);
+  }
+  return metrics_.get();
+}
+
+Stats Trainer::train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps) {
+  model_.ptr()->train();
+  auto& strategy = *options_.strategy();
+  auto pass = train.epoch(epochs_done_);
+  progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
+  Stats stats;
+  const auto start = Clock::now();
+  for (int64_t step = 0; step < steps_per_epoch; ++step) {
+    auto batch = pass->next();
+    if (!batch) break;
+    learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
+    stats += strategy.train_step(*batch, options_.loss());
+    ++steps_done_;
+    progress_.update(step + 1, stats, double(stats.samples) / std::max(seconds_since(start), 1e-9));
+  }
+  progress_.finish();
+  return strategy.reduce(stats);
+}
+
+std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data::DataLoader* validation) {
+  int64_t steps_per_epoch = train.num_batches();
+  if (options_.max_steps_per_epoch() > 0) steps_per_epoch = std::min(steps_per_epoch, options_.max_steps_per_epoch());
+  const int64_t total_steps = steps_per_epoch * options_.epochs();
+  std::vector<EpochResult> results;
+  while (epochs_done_ < options_.epochs()) {
+    EpochResult result;
+    result.epoch = epochs_done_ + 1;
+    const auto start = Clock::now();
+    result.train = train_epoch(train, steps_per_epoch, total_steps);
+    result.seconds = seconds_since(start);
+    result.samples_per_second = double(result.train.samples) / std::max(result.seconds, 1e-9);
+    result.learning_rate = learning_rate_;
+    if (validation) result.validation = evaluate(*validation);
+    ++epochs_done_;
+    record(result);
+    checkpoint_if_due();
+    results.push_back(result);
+  }
+  return results;
+}
+
+Stats Trainer::evaluate(const data::DataLoader& loader) {
+  torch::NoGradGuard no_grad;
+  model_.ptr()->eval();
+  auto& strategy = *options_.strategy();
+  auto pass = loader.epoch(0);
+  Stats stats;
+  while (auto batch = pass->next()) stats += strategy.eval_step(*batch, options_.loss());
+  model_.ptr()->train();
+  return strategy.reduce(stats);
+}
+
+void Trainer::record(const EpochResult& result) {
+  if (!options_.strategy()->is_writer()) return;
+  nlohmann::json line = {{"event", "epoch"},
+                         {"epoch", result.epoch},
+                         {"step", steps_done_},
+                         {"lr", result.learning_rate},
+                         {"epoch_seconds", result.seconds},
+                         {"samples_per_second", result.samples_per_second}};
+  line.update(stats_json("train", result.train));
+  std::string validation_text;
+  if (result.validation) {
+    line.update(stats_json("val", *result.validation));
+    validation_text = fmt::format(" val_loss {:.4f} val_acc {:.4f}", result.validation->mean_loss(),
+                                  result.validation->accuracy());
+  }
+  spdlog::info("epoch {}/{} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s)",
+               result.epoch, options_.epochs(), result.train.mean_loss(), result.train.accuracy(), validation_text,
+               result.learning_rate, result.samples_per_second, result.seconds);
+  if (auto* log = metrics()) log->write(line);
+}
+
+void Trainer::checkpoint_if_due() {
+  const int64_t every = options_.checkpoint_every();
+  if (every <= 0 || options_.output_dir().empty() || !options_.strategy()->is_writer()) return;
+  if (epochs_done_ % every != 0 && epochs_done_ != options_.epochs()) return;
+  const auto directory = fs::path(options_.output_dir()) / "checkpoints";
+  const auto path = (directory / checkpoint_name(epochs_done_)).string();
+  save_checkpoint(path);
+  spdlog::debug("checkpoint written to {}", path);
+  auto existing = list_checkpoints(directory.string());
+  const auto keep = options_.keep_checkpoints();
+  for (size_t i = 0; keep > 0 && i + size_t(keep) < existing.size(); ++i) fs::remove(existing[i]);
+}
+
+void Trainer::save_checkpoint(const std::string& path) const {
+  CheckpointState state{epochs_done_, steps_done_, options_.config().dump()};
+  trainer::save_checkpoint(path, *options_.strategy(), state);
+}
+
+void Trainer::resume(const std::string& checkpoint) {
+  const auto path = resolve_checkpoint(checkpoint);
+  const auto state = load_checkpoint(path, *options_.strategy());
+  epochs_done_ = state.epochs_done;
+  steps_done_ = state.steps_done;
+  learning_rate_ = optim::learning_rates(*optimizer_).at(0);
+  resumed_ = true;
+  metrics_.reset();
+  spdlog::info("resumed from {} after epoch {} (step {})", path, epochs_done_, steps_done_);
+}
+
+}  // namespace cohort::trainer

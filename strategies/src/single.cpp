@@ -1,0 +1,59 @@
+#include "cohort/strategies/single.h"
+
+#include <torch/torch.h>
+
+namespace cohort::strategies {
+
+Single::Single(SingleOptions options) : options_(std::move(options)) {}
+
+void Single::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
+  model_ = std::move(model);
+  optimizer_ = std::move(optimizer);
+  // Module::to() swaps each parameter's data in place, so the optimizer's
+  // references to the parameters stay valid.
+  model_.ptr()->to(options_.device());
+}
+
+trainer::Stats Single::train_step(const data::Batch& batch, const LossFn& loss) {
+  optimizer_->zero_grad();
+  const auto target = batch.target.to(options_.device(), /*non_blocking=*/true);
+  const auto output = model_.forward(batch.data.to(options_.device(), /*non_blocking=*/true));
+  const auto value = loss(output, target);
+  value.backward();
+  optimizer_->step();
+  return batch_stats(output.detach(), target, value.detach());
+}
+
+trainer::Stats Single::eval_step(const data::Batch& batch, const LossFn& loss) {
+  const auto target = batch.target.to(options_.device(), /*non_blocking=*/true);
+  const auto output = model_.forward(batch.data.to(options_.device(), /*non_blocking=*/true));
+  return batch_stats(output, target, loss(output, target));
+}
+
+void Single::save(torch::serialize::OutputArchive& archive) const {
+  torch::serialize::OutputArchive model_archive, optimizer_archive;
+  model_.ptr()->save(model_archive);
+  optimizer_->save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+}
+
+void Single::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive model_archive, optimizer_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", optimizer_archive);
+  model_.ptr()->load(model_archive);
+  model_.ptr()->to(options_.device());
+  optimizer_->load(optimizer_archive);
+}
+
+trainer::Stats batch_stats(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& loss) {
+  trainer::Stats stats;
+  stats.samples = output.size(0);
+  stats.loss_sum = loss.item<double>() * double(stats.samples);
+  if (output.dim() == 2 && target.dim() == 1 && target.scalar_type() == torch::kInt64)
+    stats.correct = output.argmax(1).eq(target).sum().item<int64_t>();
+  return stats;
+}
+
+}  // namespace cohort::strategies

@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+
+#include <torch/torch.h>
+
+#include "cohort/core/error.h"
+#include "cohort/job/training_job.h"
+#include "cohort/trainer/checkpoint.h"
+#include "helpers.h"
+
+using cohort::config::Json;
+using cohort::job::TrainingJob;
+using cohort::testing::synthetic_config;
+using cohort::testing::temporary_directory;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+torch::Tensor flat_parameters(TrainingJob& job) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : job.trainer().model().ptr()->parameters()) parts.push_back(p.detach().flatten().cpu());
+  return torch::cat(parts);
+}
+
+std::vector<Json> read_lines(const fs::path& path) {
+  std::vector<Json> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line));
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("training on synthetic data lowers the loss", "[training]") {
+  TrainingJob job(synthetic_config({{"trainer", {{"epochs", 4}}}}), "test config");
+  const auto epochs = job.fit();
+  REQUIRE(epochs.size() == 4);
+  CHECK(epochs.back().train.mean_loss() < 0.5 * epochs.front().train.mean_loss());
+  CHECK(epochs.back().validation->accuracy() > 0.8);
+  CHECK(job.test().accuracy() > 0.8);
+  CHECK(epochs.back().samples_per_second > 0);
+}
+
+TEST_CASE("the CNN and every optimizer train", "[training]") {
+  const Json image_data = {{"data", {{"sample_shape", {1, 8, 8}}, {"noise", 0.5}}}};
+  for (const Json& variant :
+       {Json{{"model", {{"name", "cnn"}, {"channels", {4, 8}}, {"hidden", 16}}}},
+        Json{{"optimizer", {{"name", "sgd"}, {"lr", 0.05}, {"momentum", 0.9}, {"nesterov", true}}}},
+        Json{{"optimizer", {{"name", "adam"}, {"lr", 0.01}}}},
+        Json{{"optimizer", {{"name", "adamw"}, {"lr", 0.01}}}, {"lr_schedule", {{"name", "cosine"}, {"warmup_steps", 5}}}}}) {
+    INFO(variant.dump());
+    Json overrides = image_data;
+    overrides.merge_patch(variant);
+    overrides["trainer"] = {{"epochs", 3}};
+    TrainingJob job(synthetic_config(overrides), "test config");
+    const auto epochs = job.fit();
+    CHECK(epochs.back().train.mean_loss() < epochs.front().train.mean_loss());
+  }
+}
+
+TEST_CASE("a fixed seed makes a run repeatable", "[training]") {
+  // Each job seeds LibTorch's global generator, so each is built and trained in turn.
+  auto train = [](const Json& overrides) {
+    TrainingJob job(synthetic_config(overrides), "test config");
+    job.fit();
+    return flat_parameters(job);
+  };
+  const auto first = train(Json::object());
+  CHECK(torch::equal(first, train(Json::object())));
+  CHECK_FALSE(torch::equal(first, train({{"seed", 8}})));
+}
+
+TEST_CASE("a checkpoint restores model and optimizer exactly", "[training][checkpoint]") {
+  const auto dir = temporary_directory("checkpoint");
+  const auto path = (dir / "state.pt").string();
+  TrainingJob trained(synthetic_config(), "test config");
+  trained.fit();
+  trained.trainer().save_checkpoint(path);
+
+  TrainingJob restored(synthetic_config(), "test config");
+  REQUIRE_FALSE(torch::equal(flat_parameters(trained), flat_parameters(restored)));
+  restored.resume(path);
+  CHECK(torch::equal(flat_parameters(trained), flat_parameters(restored)));
+  CHECK(restored.trainer().epochs_done() == 2);
+  CHECK(restored.trainer().steps_done() == trained.trainer().steps_done());
+  CHECK(restored.test().loss_sum == trained.test().loss_sum);
+}
+
+TEST_CASE("two epochs straight equal one epoch, a resume and one more", "[training][checkpoint]") {
+  // Dropout and momentum make the RNG and optimizer state part of the result.
+  const auto straight_dir = temporary_directory("straight");
+  const auto split_dir = temporary_directory("split");
+  TrainingJob straight(synthetic_config({{"output_dir", straight_dir.string()}}), "test config");
+  straight.fit();
+
+  TrainingJob first_half(synthetic_config({{"output_dir", split_dir.string()}, {"trainer", {{"epochs", 1}}}}),
+                         "test config");
+  first_half.fit();
+  REQUIRE(fs::exists(split_dir / "checkpoints" / "epoch-0001.pt"));
+  TrainingJob second_half(synthetic_config({{"output_dir", split_dir.string()}}), "test config");
+  second_half.resume(split_dir.string());
+  const auto resumed = second_half.fit();
+
+  REQUIRE(resumed.size() == 1);
+  CHECK(resumed.front().epoch == 2);
+  CHECK(torch::equal(flat_parameters(straight), flat_parameters(second_half)));
+  // The resumed run appends to the metrics of the first.
+  const auto lines = read_lines(split_dir / "metrics.jsonl");
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[1]["epoch"] == 2);
+  CHECK(lines[1]["train_loss"] == read_lines(straight_dir / "metrics.jsonl")[1]["train_loss"]);
+}
+
+TEST_CASE("the output directory holds the config, metrics lines and the newest checkpoints", "[training]") {
+  const auto dir = temporary_directory("outputs");
+  TrainingJob job(synthetic_config({{"output_dir", dir.string()}, {"trainer", {{"epochs", 3}, {"keep_checkpoints", 2}}}}),
+                  "test config");
+  job.fit();
+  CHECK(Json::parse(std::ifstream(dir / "config.json"))["seed"] == 7);
+  const auto lines = read_lines(dir / "metrics.jsonl");
+  REQUIRE(lines.size() == 3);
+  for (const auto& key : {"epoch", "step", "lr", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                          "samples_per_second", "epoch_seconds"})
+    CHECK(lines[2].contains(key));
+  const auto kept = cohort::trainer::list_checkpoints((dir / "checkpoints").string());
+  REQUIRE(kept.size() == 2);
+  CHECK(fs::path(kept[0]).filename() == "epoch-0002.pt");
+  CHECK(fs::path(kept[1]).filename() == "epoch-0003.pt");
+  CHECK_FALSE(fs::exists(dir / "checkpoints" / "epoch-0003.pt.tmp"));
+}
+
+TEST_CASE("model options the data cannot satisfy are refused with the config's name", "[training][config]") {
+  CHECK_THROWS_WITH(TrainingJob(synthetic_config({{"model", {{"name", "cnn"}}}}), "job.json"),
+                    Contains("job.json: \"model.name\" is \"cnn\", which needs image inputs"));
+  CHECK_THROWS_WITH(
+      TrainingJob(synthetic_config({{"optimizer", {{"name", "sgd"}, {"nesterov", true}, {"momentum", 0}}}}), "job.json"),
+      Contains("job.json: \"optimizer.nesterov\" needs"));
+  CHECK_THROWS_WITH(TrainingJob(synthetic_config({{"strategy", {{"name", "single"}, {"device", "gpu"}}}}), "job.json"),
+                    Contains("job.json: \"strategy.device\": unknown device \"gpu\""));
+}
+
+TEST_CASE("a damaged checkpoint is refused and names the file", "[training][checkpoint]") {
+  const auto dir = temporary_directory("damaged");
+  const auto path = (dir / "bad.pt").string();
+  std::ofstream(path) << "not a checkpoint";
+  TrainingJob job(synthetic_config(), "test config");
+  CHECK_THROWS_AS(job.resume(path), cohort::InputError);
+  CHECK_THROWS_WITH(job.resume(path), Contains(path + ": not a readable Cohort checkpoint"));
+  CHECK_THROWS_WITH(job.resume((dir / "none.pt").string()), Contains("the checkpoint does not exist"));
+}
