@@ -16,6 +16,7 @@ find_package(nlohmann_json 3.9 REQUIRED)
 find_package(fmt REQUIRED)
 find_package(spdlog REQUIRED)
 find_package(ZLIB REQUIRED)
+find_package(CLI11 REQUIRED)  # apps and benchmarks only
 
 # CUDA paths: on when this LibTorch was built with CUDA.
 set(COHORT_WITH_CUDA OFF)

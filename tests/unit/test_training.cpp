@@ -151,3 +151,15 @@ TEST_CASE("a damaged checkpoint is refused and names the file", "[training][chec
   CHECK_THROWS_WITH(job.resume(path), Contains(path + ": not a readable Cohort checkpoint"));
   CHECK_THROWS_WITH(job.resume((dir / "none.pt").string()), Contains("the checkpoint does not exist"));
 }
+
+TEST_CASE("the single strategy trains on cuda:0", "[training][cuda]") {
+  if (!torch::cuda::is_available()) {
+    WARN("no CUDA device here; this test runs on GPU machines");
+    return;
+  }
+  TrainingJob job(synthetic_config({{"strategy", {{"name", "single"}, {"device", "cuda:0"}}}, {"trainer", {{"epochs", 3}}}}),
+                  "test config");
+  const auto epochs = job.fit();
+  CHECK(job.trainer().model().ptr()->parameters().front().device().is_cuda());
+  CHECK(epochs.back().train.mean_loss() < epochs.front().train.mean_loss());
+}
