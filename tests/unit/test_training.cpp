@@ -132,6 +132,18 @@ TEST_CASE("the output directory holds the config, metrics lines and the newest c
   CHECK_FALSE(fs::exists(dir / "checkpoints" / "epoch-0003.pt.tmp"));
 }
 
+TEST_CASE("a fresh run in the same directory replaces the earlier run's results", "[training]") {
+  const auto dir = temporary_directory("rerun");
+  TrainingJob longer(synthetic_config({{"output_dir", dir.string()}, {"trainer", {{"epochs", 3}}}}), "test config");
+  longer.fit();
+  TrainingJob shorter(synthetic_config({{"output_dir", dir.string()}, {"trainer", {{"epochs", 1}}}}), "test config");
+  shorter.fit();
+  const auto kept = cohort::trainer::list_checkpoints((dir / "checkpoints").string());
+  REQUIRE(kept.size() == 1);
+  CHECK(fs::path(kept[0]).filename() == "epoch-0001.pt");
+  CHECK(read_lines(dir / "metrics.jsonl").size() == 1);
+}
+
 TEST_CASE("model options the data cannot satisfy are refused with the config's name", "[training][config]") {
   CHECK_THROWS_WITH(TrainingJob(synthetic_config({{"model", {{"name", "cnn"}}}}), "job.json"),
                     Contains("job.json: \"model.name\" is \"cnn\", which needs image inputs"));

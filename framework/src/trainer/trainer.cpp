@@ -49,6 +49,12 @@ MetricsLog* Trainer::metrics() {
   if (options_.output_dir().empty() || !options_.strategy()->is_writer()) return nullptr;
   if (!metrics_) {
     const auto path = (fs::path(options_.output_dir()) / "metrics.jsonl").string();
+    if (!resumed_) {
+      const auto earlier = list_checkpoints((fs::path(options_.output_dir()) / "checkpoints").string());
+      if (!earlier.empty() || fs::exists(path))
+        spdlog::warn("replacing the results of an earlier run in {}", options_.output_dir());
+      for (const auto& checkpoint : earlier) fs::remove(checkpoint);
+    }
     metrics_ = std::make_unique<MetricsLog>(path, /*append=*/resumed_);
   }
   return metrics_.get();

@@ -88,6 +88,9 @@ class Trainer {
   Stats train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps);
   void record(const EpochResult& result);
   void checkpoint_if_due();
+  /// Opens metrics.jsonl on the first record of this run. A fresh run
+  /// replaces an earlier run's metrics and checkpoints in the same directory
+  /// only then, so a run that fails before its first epoch ends leaves them be.
   MetricsLog* metrics();
 
   torch::nn::AnyModule model_;
