@@ -3,14 +3,14 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(_dir framework strategies)
+foreach(_dir framework strategies tuner)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 # The fmt link (see CohortDependencies.cmake) is needed by consumers too.
 install(CODE "file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim\")
   file(CREATE_LINK \"${COHORT_FMT_INCLUDE_DIR}/fmt\"
        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim/fmt\" SYMBOLIC)")
-install(TARGETS cohort EXPORT CohortTargets
+install(TARGETS cohort_core cohort_tuner cohort EXPORT CohortTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
