@@ -1,8 +1,5 @@
 #include "cohort/trainer/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -13,6 +10,7 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "cohort/core/files.h"
 
 namespace cohort::trainer {
 namespace fs = std::filesystem;
@@ -36,34 +34,9 @@ int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   return value.item<int64_t>();
 }
 
-void sync_directory(const fs::path& directory) {
-  const int fd = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
-
 }  // namespace
 
 std::string checkpoint_name(int64_t epochs_done) { return fmt::format("epoch-{:04d}.pt", epochs_done); }
-
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  const fs::path target(path);
-  if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const fs::path temporary = target.string() + ".tmp";
-  FILE* file = std::fopen(temporary.c_str(), "wb");
-  if (!file) throw std::runtime_error(fmt::format("{}: cannot write the file.", temporary.string()));
-  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() && std::fflush(file) == 0 &&
-                       ::fsync(fileno(file)) == 0;
-  std::fclose(file);
-  if (!written) {
-    fs::remove(temporary);
-    throw std::runtime_error(fmt::format("{}: writing failed (is the disk full?).", temporary.string()));
-  }
-  fs::rename(temporary, target);
-  sync_directory(target.parent_path());
-}
 
 void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state) {
   torch::serialize::OutputArchive archive;

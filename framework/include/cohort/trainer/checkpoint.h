@@ -36,9 +36,4 @@ std::string checkpoint_name(int64_t epochs_done);
 /// The checkpoints in `directory`, oldest first.
 std::vector<std::string> list_checkpoints(const std::string& directory);
 
-/// Writes `bytes` to `path` through a temporary file and a rename, flushing it
-/// to disk first. Used for checkpoints and any other file that must never be
-/// seen half-written.
-void write_file_atomically(const std::string& path, const std::string& bytes);
-
 }  // namespace cohort::trainer

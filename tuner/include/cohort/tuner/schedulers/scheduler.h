@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <vector>
 
 namespace cohort::tuner {
 
@@ -36,6 +37,10 @@ class Scheduler {
 
   /// True once no slot will ever be handed out again.
   virtual bool finished() const = 0;
+
+  /// Configurations the scheduler has decided not to continue since the last
+  /// call (their latest trials become "pruned").
+  virtual std::vector<int64_t> drain_pruned() { return {}; }
 };
 
 }  // namespace cohort::tuner

@@ -1,0 +1,167 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "cohort/core/error.h"
+#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/samplers/bohb_sampler.h"
+#include "cohort/tuner/schedulers/hyperband.h"
+#include "cohort/tuner/study/outputs.h"
+#include "helpers.h"
+
+using namespace cohort::tuner;
+using cohort::tuner::testing::run_sequentially;
+using Catch::Matchers::Contains;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_directory(const std::string& name) {
+  static int counter = 0;
+  auto dir = fs::temp_directory_path() / ("cohort-tuner-" + name + "-" + std::to_string(::getpid()) + "-" +
+                                          std::to_string(counter++));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+/// BOHB on Branin over Hyperband brackets (min 1, max 9): small and fully deterministic.
+std::unique_ptr<Study> bohb_study(const std::string& journal, uint64_t seed = 11) {
+  const auto objective = branin();
+  return std::make_unique<Study>(
+      std::make_unique<BohbSampler>(objective.space),
+      std::make_unique<HyperbandScheduler>(HyperbandOptions().min_budget(1).max_budget(9).max_brackets(6)),
+      StudyOptions().seed(seed).journal(journal).sync_journal(false).settings({{"test", "resume"}}));
+}
+
+Result evaluate_branin(const Trial& trial) {
+  static const auto objective = branin();
+  // A deterministic failure now and then exercises retries in the journal too.
+  if (trial.id % 17 == 5) return Result::failed("planted failure");
+  return Result::completed(objective.evaluate(trial.config, trial.budget));
+}
+
+std::vector<Json> journal_without_times(const fs::path& path) {
+  std::vector<Json> records;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    auto record = Json::parse(line);
+    record.erase("time");
+    records.push_back(record);
+  }
+  return records;
+}
+
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::vector<std::string> lines;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("the same seed and the same results give identical proposals", "[tuner][study]") {
+  auto a = bohb_study("");
+  auto b = bohb_study("");
+  run_sequentially(*a, evaluate_branin);
+  run_sequentially(*b, evaluate_branin);
+  REQUIRE(a->trials().size() == b->trials().size());
+  for (const auto& [id, record] : a->trials()) CHECK(record.trial.config == b->trials().at(id).trial.config);
+  auto c = bohb_study("", 12);
+  run_sequentially(*c, evaluate_branin);
+  CHECK(c->trials().at(0).trial.config != a->trials().at(0).trial.config);
+}
+
+TEST_CASE("a sweep stopped after k journal records and resumed ends with the same journal", "[tuner][study][journal]") {
+  const auto dir = fresh_directory("resume");
+  const auto full = dir / "full.jsonl";
+  {
+    auto study = bohb_study(full.string());
+    run_sequentially(*study, evaluate_branin);
+    REQUIRE(study->finished());
+  }
+  const auto lines = lines_of(full);
+  REQUIRE(lines.size() > 80);
+  for (size_t k : {size_t(1), size_t(2), size_t(7), size_t(40), lines.size() / 2, lines.size() - 1}) {
+    INFO("stopped after " << k << " records");
+    const auto partial = dir / ("partial-" + std::to_string(k) + ".jsonl");
+    {
+      std::ofstream out(partial);
+      for (size_t i = 0; i < k; ++i) out << lines[i] << "\n";
+      out << lines[k].substr(0, lines[k].size() / 2);  // a record torn by the kill
+    }
+    auto study = bohb_study(partial.string());
+    run_sequentially(*study, evaluate_branin);
+    CHECK(study->finished());
+    CHECK(journal_without_times(partial) == journal_without_times(full));
+  }
+}
+
+TEST_CASE("resuming a journal with different settings is refused", "[tuner][study][journal]") {
+  const auto dir = fresh_directory("mismatch");
+  const auto journal = (dir / "journal.jsonl").string();
+  {
+    auto study = bohb_study(journal, 1);
+    auto trial = study->ask();
+    study->tell(*trial, Result::completed(1.0));
+  }
+  CHECK_THROWS_WITH(bohb_study(journal, 2), Contains(journal + ": was written by a different sweep (its \"seed\" differs)"));
+  std::ofstream(journal, std::ios::app) << "{\"event\": \"tell\", \"trial_id\": 99}\n{\"event\": \"ask\"}\n";
+  CHECK_THROWS_WITH(bohb_study(journal, 1), Contains("line 4: a result for trial 99, which is not running"));
+}
+
+TEST_CASE("threads evaluate a study to the end; an exception fails only its trial", "[tuner][study]") {
+  Study study(std::make_unique<RandomSampler>(testing::unit_space()),
+              std::make_unique<HyperbandScheduler>(HyperbandOptions().min_budget(1).max_budget(9).max_brackets(3)),
+              StudyOptions().seed(8).max_failures(0));
+  run(study,
+      [](const Trial& trial) {
+        if (trial.id == 3) throw std::runtime_error("boom");
+        return Result::completed(trial.config["x"].get<double>());
+      },
+      3);
+  CHECK(study.finished());
+  CHECK(study.running() == 0);
+  CHECK(study.trials().at(3).state == TrialState::kFailed);
+  CHECK(study.trials().at(3).error == "boom");
+  CHECK(study.trials().size() >= 20);
+}
+
+TEST_CASE("outputs: results.csv, best.json and HpBandSter's configs.json and results.json", "[tuner][study][outputs]") {
+  const auto dir = fresh_directory("outputs");
+  auto study = bohb_study("");
+  run_sequentially(*study, evaluate_branin);
+  write_outputs(*study, dir.string());
+
+  const auto csv = lines_of(dir / "results.csv");
+  CHECK(csv.front() == "trial_id,config_id,budget,bracket,rung,attempt,state,value,seconds,error,x1,x2");
+  CHECK(csv.size() == study->trials().size() + 1);
+
+  const auto best = Json::parse(std::ifstream(dir / "best.json"));
+  CHECK(best["value"] == *study->best()->value);
+  CHECK(best["budget"] == 9.0);
+  for (const auto& [id, record] : study->trials())
+    if (record.value && record.trial.budget == 9.0) CHECK(*record.value >= best["value"].get<double>());
+
+  const auto configs = lines_of(dir / "configs.json");
+  for (const auto& line : configs) {
+    const auto entry = Json::parse(line);
+    REQUIRE(entry.size() == 3);
+    CHECK(entry[0].size() == 3);
+    CHECK(entry[1].contains("x1"));
+    CHECK(entry[2].contains("model_based_pick"));
+  }
+  const auto results = lines_of(dir / "results.json");
+  CHECK(results.size() == study->trials().size());
+  int failures = 0;
+  for (const auto& line : results) {
+    const auto entry = Json::parse(line);
+    REQUIRE(entry.size() == 5);
+    CHECK(entry[2].contains("finished"));
+    failures += entry[3].is_null() && entry[4].is_string();
+  }
+  CHECK(failures > 0);  // the planted failures appear with their exception text
+}

@@ -1,0 +1,52 @@
+#pragma once
+// ASHA, asynchronous successive halving (Li et al., 2020): rungs at the
+// budgets of the ladder; whenever a worker asks, the highest rung that has a
+// configuration in its top 1/eta not yet promoted promotes it, and otherwise a
+// new configuration starts at the lowest budget. Nobody waits for a rung to fill.
+
+#include <set>
+#include <vector>
+
+#include "cohort/core/arg.h"
+#include "cohort/tuner/schedulers/budgets.h"
+#include "cohort/tuner/schedulers/scheduler.h"
+
+namespace cohort::tuner {
+
+struct AshaOptions {
+  COHORT_ARG(double, min_budget) = 1.0;
+  COHORT_ARG(double, max_budget) = 81.0;
+  COHORT_ARG(int64_t, eta) = 3;
+};
+
+class AshaScheduler : public Scheduler {
+ public:
+  explicit AshaScheduler(AshaOptions options);
+
+  std::optional<Slot> next(const NewConfig& new_config) override;
+  void report(const Slot& slot, std::optional<double> loss) override;
+  /// ASHA ends only when the sampler runs out and nothing is left to promote.
+  bool finished() const override;
+
+  const BudgetLadder& ladder() const { return ladder_; }
+
+ private:
+  struct Rung {
+    struct Entry {
+      double loss;
+      int64_t order;
+      int64_t config;
+    };
+    std::vector<Entry> completed;  // sorted by (loss, order)
+    std::set<int64_t> promoted;
+  };
+  std::optional<int64_t> promotable(int rung) const;
+
+  BudgetLadder ladder_;
+  std::vector<Rung> rungs_;
+  int64_t order_ = 0;
+  int64_t outstanding_ = 0;
+  bool exhausted_ = false;
+};
+
+}  // namespace cohort::tuner

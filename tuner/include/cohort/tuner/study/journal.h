@@ -1,0 +1,39 @@
+#pragma once
+// An append-only JSON-lines journal: every event is on disk before the study
+// acts on it, so a sweep killed at any moment loses nothing.
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace cohort::tuner {
+
+class Journal {
+ public:
+  /// Opens `path` for appending, creating it (and its directory) if needed,
+  /// and reads the records already there. A last line cut short by a crash is
+  /// dropped and cut from the file; any other unreadable line raises
+  /// cohort::InputError naming the file and the line. With `sync`, append()
+  /// also waits for the disk (fsync), not just the operating system.
+  Journal(std::string path, bool sync);
+  ~Journal();
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  /// The records that were in the file when it was opened.
+  const std::vector<nlohmann::json>& existing() const { return existing_; }
+
+  /// Writes `record` as one line; it is in the file when this returns.
+  void append(const nlohmann::json& record);
+
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  bool sync_;
+  int fd_ = -1;
+  std::vector<nlohmann::json> existing_;
+};
+
+}  // namespace cohort::tuner

@@ -1,0 +1,249 @@
+#include "cohort/tuner/study/study.h"
+
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "cohort/core/error.h"
+
+namespace cohort::tuner {
+namespace {
+
+constexpr const char* kJournalFormat = "cohort-journal-v1";
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Json trial_json(const Trial& t) {
+  return {{"id", t.id},           {"config_id", t.config_id}, {"budget", t.budget},
+          {"bracket", t.bracket}, {"rung", t.rung},           {"attempt", t.attempt},
+          {"model_based", t.model_based}, {"parent", t.parent}, {"config", t.config}};
+}
+
+Result result_from_json(const Json& record) {
+  Result result;
+  result.state = state_from_name(record.at("state").get<std::string>()).value_or(TrialState::kFailed);
+  result.value = record.value("value", 0.0);
+  result.error = record.value("error", "");
+  result.info = record.value("info", Json::object());
+  return result;
+}
+
+}  // namespace
+
+Study::Study(std::unique_ptr<Sampler> sampler, std::unique_ptr<Scheduler> scheduler, StudyOptions options)
+    : sampler_(std::move(sampler)), scheduler_(std::move(scheduler)), options_(std::move(options)),
+      rng_(options_.seed()) {
+  if (!options_.journal().empty()) open_journal();
+}
+
+Study::~Study() = default;
+
+void Study::open_journal() {
+  journal_ = std::make_unique<Journal>(options_.journal(), options_.sync_journal());
+  const Json header = {{"event", "study"},
+                       {"format", kJournalFormat},
+                       {"seed", options_.seed()},
+                       {"direction", options_.direction() == Direction::kMinimize ? "minimize" : "maximize"},
+                       {"space", sampler_->space().to_json()},
+                       {"settings", options_.settings()}};
+  const auto& records = journal_->existing();
+  if (records.empty()) {
+    journal_->append(header);
+    return;
+  }
+  for (const char* key : {"format", "seed", "direction", "space", "settings"}) {
+    if (records.front().value(key, Json()) != header[key])
+      throw InputError(fmt::format("{}: was written by a different sweep (its \"{}\" differs); resume with the same "
+                                   "sweep config, or start in a new output directory.",
+                                   journal_->path(), key));
+  }
+  replay(records);
+}
+
+void Study::replay(const std::vector<Json>& records) {
+  replaying_ = true;
+  for (size_t i = 1; i < records.size(); ++i) {
+    const auto& record = records[i];
+    const auto event = record.value("event", "");
+    const auto where = fmt::format("{}: line {}", journal_->path(), i + 1);
+    if (event == "ask") {
+      const auto& recorded = record.at("trial");
+      auto trial = next_trial();
+      if (!trial || trial_json(*trial) != recorded)
+        throw InputError(where + ": the sweep now proposes a different trial than the journal recorded (was the "
+                                 "sweep's code or config changed?).");
+      start(*trial);
+      trials_.at(trial->id).submitted = record.value("time", 0.0);
+    } else if (event == "tell") {
+      const auto id = record.at("trial_id").get<int64_t>();
+      if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
+        throw InputError(where + fmt::format(": a result for trial {}, which is not running (the file is damaged).", id));
+      settle(id, result_from_json(record), record.value("time", 0.0));
+    } else {
+      throw InputError(where + fmt::format(": unknown event \"{}\".", event));
+    }
+  }
+  replaying_ = false;
+  // Trials running when the sweep stopped wait, pending, to be handed out again.
+  for (auto& [id, record] : trials_) {
+    if (record.state != TrialState::kRunning) continue;
+    record.state = TrialState::kPending;
+    resumed_.push_back(record.trial);
+  }
+}
+
+bool Study::limits_reached() const {
+  return (options_.max_trials() > 0 && started_ >= options_.max_trials()) ||
+         (options_.max_total_budget() > 0 && spent_ >= options_.max_total_budget());
+}
+
+std::optional<int64_t> Study::new_config(double budget) {
+  auto proposal = sampler_->propose(budget, rng_);
+  if (!proposal) return std::nullopt;
+  configs_.push_back({std::move(proposal->config), proposal->model_based, -1});
+  return int64_t(configs_.size()) - 1;
+}
+
+std::optional<Trial> Study::next_trial() {
+  if (!retries_.empty()) {
+    Trial retry = retries_.front();
+    retries_.pop_front();
+    retry.id = next_trial_id_++;
+    retry.attempt += 1;
+    return retry;
+  }
+  if (limits_reached()) return std::nullopt;
+  const auto slot = scheduler_->next([this](double budget) { return new_config(budget); });
+  if (!slot) return std::nullopt;
+  const auto& config = configs_.at(size_t(slot->config_id));
+  Trial trial;
+  trial.id = next_trial_id_++;
+  trial.config_id = slot->config_id;
+  trial.budget = slot->budget;
+  trial.config = config.config;
+  trial.bracket = slot->bracket;
+  trial.rung = slot->rung;
+  trial.model_based = config.model_based;
+  trial.parent = config.last_trial;
+  ++started_;
+  spent_ += slot->budget;
+  return trial;
+}
+
+Trial Study::start(Trial trial) {
+  const double submitted = now();
+  if (journal_ && !replaying_) journal_->append({{"event", "ask"}, {"time", submitted}, {"trial", trial_json(trial)}});
+  configs_.at(size_t(trial.config_id)).last_trial = trial.id;
+  trials_[trial.id] = TrialRecord{trial, TrialState::kRunning, std::nullopt, "", Json::object(), submitted, 0.0};
+  ++running_;
+  return trial;
+}
+
+std::optional<Trial> Study::ask() {
+  if (!resumed_.empty()) {
+    Trial trial = resumed_.front();
+    resumed_.pop_front();
+    trials_.at(trial.id).state = TrialState::kRunning;
+    return trial;
+  }
+  auto trial = next_trial();
+  if (!trial) return std::nullopt;
+  return start(std::move(*trial));
+}
+
+void Study::tell(const Trial& trial, const Result& result) {
+  const auto found = trials_.find(trial.id);
+  if (found == trials_.end() || found->second.state != TrialState::kRunning)
+    throw std::invalid_argument(fmt::format("tell(): trial {} is not running", trial.id));
+  const double finished_at = now();
+  if (journal_) {
+    Json record = {{"event", "tell"}, {"time", finished_at}, {"trial_id", trial.id}, {"state", state_name(result.state)}};
+    if (result.state == TrialState::kCompleted) record["value"] = std::isfinite(result.value) ? Json(result.value) : Json();
+    if (!result.error.empty()) record["error"] = result.error;
+    if (!result.info.empty()) record["info"] = result.info;
+    journal_->append(record);
+  }
+  settle(trial.id, result, finished_at);
+}
+
+void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
+  auto& record = trials_.at(trial_id);
+  Result result = given;
+  if (result.state == TrialState::kCompleted && !std::isfinite(result.value)) {
+    result.state = TrialState::kFailed;
+    result.error = "the objective's value is not finite";
+  }
+  record.state = result.state;
+  record.error = result.error;
+  record.info = result.info;
+  record.finished = finished_at;
+  --running_;
+  const Trial& trial = record.trial;
+  const Slot slot{trial.config_id, trial.budget, trial.bracket, trial.rung};
+  if (result.state == TrialState::kCompleted) {
+    record.value = result.value;
+    const double loss = loss_of(result.value);
+    sampler_->observe({trial.config, trial.budget, loss});
+    scheduler_->report(slot, loss);
+  } else if (trial.attempt < options_.max_failures()) {
+    retries_.push_back(trial);
+  } else {
+    scheduler_->report(slot, std::nullopt);
+  }
+  for (const int64_t config_id : scheduler_->drain_pruned()) {
+    auto& latest = trials_.at(configs_.at(size_t(config_id)).last_trial);
+    if (latest.state == TrialState::kCompleted) latest.state = TrialState::kPruned;
+  }
+}
+
+bool Study::finished() const {
+  return running_ == 0 && resumed_.empty() && retries_.empty() && (limits_reached() || scheduler_->finished());
+}
+
+std::optional<TrialRecord> Study::best() const {
+  std::optional<TrialRecord> best;
+  for (const auto& [id, record] : trials_) {
+    if (!record.value) continue;
+    const bool better = !best || record.trial.budget > best->trial.budget ||
+                        (record.trial.budget == best->trial.budget && loss_of(*record.value) < loss_of(*best->value));
+    if (better) best = record;
+  }
+  return best;
+}
+
+void run(Study& study, const std::function<Result(const Trial&)>& objective, int workers) {
+  std::mutex mutex;
+  std::condition_variable changed;
+  auto work = [&] {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      std::optional<Trial> trial;
+      changed.wait(lock, [&] { return (trial = study.ask()).has_value() || study.finished(); });
+      if (!trial) return;
+      lock.unlock();
+      Result result;
+      try {
+        result = objective(*trial);
+      } catch (const std::exception& error) {
+        result = Result::failed(error.what());
+      }
+      lock.lock();
+      study.tell(*trial, result);
+      changed.notify_all();
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, workers); ++i) threads.emplace_back(work);
+  work();
+  for (auto& thread : threads) thread.join();
+}
+
+}  // namespace cohort::tuner
