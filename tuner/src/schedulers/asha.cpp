@@ -8,10 +8,9 @@ AshaScheduler::AshaScheduler(AshaOptions options)
     : ladder_(options.min_budget(), options.max_budget(), options.eta()), rungs_(size_t(ladder_.s_max()) + 1) {}
 
 std::optional<int64_t> AshaScheduler::promotable(int rung) const {
-  const auto& entries = rungs_[size_t(rung)].completed;
-  const size_t top = entries.size() / size_t(ladder_.eta());
-  for (size_t i = 0; i < top; ++i)
-    if (!rungs_[size_t(rung)].promoted.count(entries[i].config)) return entries[i].config;
+  const auto& state = rungs_[size_t(rung)];
+  const size_t top = state.completed.size() / size_t(ladder_.eta());
+  if (state.first_unpromoted < top) return state.completed[state.first_unpromoted].config;
   return std::nullopt;
 }
 
@@ -19,7 +18,11 @@ std::optional<Slot> AshaScheduler::next(const NewConfig& new_config) {
   const auto& budgets = ladder_.budgets();
   for (int rung = int(rungs_.size()) - 2; rung >= 0; --rung) {
     if (const auto config = promotable(rung)) {
-      rungs_[size_t(rung)].promoted.insert(*config);
+      auto& state = rungs_[size_t(rung)];
+      state.promoted.insert(*config);
+      while (state.first_unpromoted < state.completed.size() &&
+             state.promoted.count(state.completed[state.first_unpromoted].config))
+        ++state.first_unpromoted;
       ++outstanding_;
       return Slot{*config, budgets[size_t(rung) + 1], 0, rung + 1};
     }
@@ -37,12 +40,16 @@ std::optional<Slot> AshaScheduler::next(const NewConfig& new_config) {
 void AshaScheduler::report(const Slot& slot, std::optional<double> loss) {
   --outstanding_;
   if (!loss) return;  // a configuration that failed for good is never promoted
-  auto& entries = rungs_.at(size_t(slot.rung)).completed;
+  auto& state = rungs_.at(size_t(slot.rung));
   const Rung::Entry entry{*loss, order_++, slot.config_id};
-  const auto at = std::upper_bound(entries.begin(), entries.end(), entry, [](const auto& a, const auto& b) {
-    return a.loss < b.loss || (a.loss == b.loss && a.order < b.order);
-  });
-  entries.insert(at, entry);
+  const auto at = std::upper_bound(state.completed.begin(), state.completed.end(), entry,
+                                   [](const auto& a, const auto& b) {
+                                     return a.loss < b.loss || (a.loss == b.loss && a.order < b.order);
+                                   });
+  const auto index = size_t(at - state.completed.begin());
+  state.completed.insert(at, entry);
+  // The newcomer is unpromoted; ahead of the old first one, it becomes the first.
+  if (index <= state.first_unpromoted) state.first_unpromoted = index;
 }
 
 bool AshaScheduler::finished() const {

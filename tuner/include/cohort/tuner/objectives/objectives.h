@@ -32,7 +32,8 @@ struct TestObjective {
 /// Optimum 0.397887357729739 at (-pi, 12.275), (pi, 2.275) and (3 pi, 2.475).
 /// Budget range 1..243 (powers of 3, so every eta in {3, 9, 27, 81, 243} gives
 /// whole rungs); the value does not depend on the budget, which only stands
-/// for cost, so multi-fidelity methods gain nothing from low budgets here.
+/// for cost: a cheap low-budget evaluation is exact, the best case for
+/// multi-fidelity methods (Hyperband, ASHA, BOHB) against random search.
 TestObjective branin();
 
 /// The six-dimensional Hartmann function, -sum_i alpha_i exp(-sum_j A_ij (x_j - P_ij)^2)

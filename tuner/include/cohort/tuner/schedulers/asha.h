@@ -4,6 +4,7 @@
 // configuration in its top 1/eta not yet promoted promotes it, and otherwise a
 // new configuration starts at the lowest budget. Nobody waits for a rung to fill.
 
+#include <cstddef>
 #include <set>
 #include <vector>
 
@@ -39,6 +40,10 @@ class AshaScheduler : public Scheduler {
     };
     std::vector<Entry> completed;  // sorted by (loss, order)
     std::set<int64_t> promoted;
+    /// Index in `completed` of the best entry not yet promoted: its rank, so
+    /// it is promotable exactly when it lies in the top 1/eta. Keeping it
+    /// makes each ask O(rungs) instead of a scan of every rung's top.
+    size_t first_unpromoted = 0;
   };
   std::optional<int64_t> promotable(int rung) const;
 

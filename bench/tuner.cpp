@@ -1,0 +1,432 @@
+// Benchmark: the tuner's search methods on test functions with known optima,
+// and the cost of a BOHB proposal.
+//
+// Methods, all at eta 3 on each objective's [min_budget, max_budget]:
+//   random     RandomSampler + FifoScheduler(max_budget)  (random search at the full budget)
+//   hyperband  RandomSampler + HyperbandScheduler
+//   bohb       BohbSampler (default options) + HyperbandScheduler
+//   asha       RandomSampler + AshaScheduler
+// Each runs sequentially (ask, evaluate, tell; no threads) for every seed with
+// max_total_budget = K * max_budget. After each completed trial the incumbent
+// is the best value among the trials completed at the largest budget reached
+// so far (what Study::best() returns), and its regret (incumbent - optimum) is
+// recorded against the budget spent (budgets of the trials started so far, in
+// units of max_budget). Design targets: BOHB reaches the target regret with at
+// most a fifth of random search's budget; a model-based BOHB proposal takes
+// under 1 ms with 1,000 observations.
+//
+// Random search rarely reaches the targets within K * max_budget, so its
+// budget is also estimated from its hit rate: it draws configurations
+// independently at the full budget, so the number it needs is geometric, and
+// --random-draws independent draws estimate the chance p that one reaches the
+// target.
+//
+//   build/bin/cohort-bench-tuner [--seeds 20] [--budget-multiple 100] [--json]
+//       [--target-branin 0.01] [--target-hartmann6 0.1] [--target-counting-ones 1]
+//       [--objectives ...] [--methods ...] [--random-draws 2000000]
+//       [--proposal-observations 100 1000 10000] [--proposals 200]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <functional>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/samplers/bohb_sampler.h"
+#include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/schedulers/asha.h"
+#include "cohort/tuner/schedulers/fifo.h"
+#include "cohort/tuner/schedulers/hyperband.h"
+#include "cohort/tuner/study/study.h"
+
+namespace {
+
+using namespace cohort::tuner;
+using Clock = std::chrono::steady_clock;
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+/// The incumbent's regret after each completed trial, against the budget spent
+/// (in units of max_budget) when that trial had been started.
+struct Curve {
+  std::vector<double> spent;
+  std::vector<double> regret;
+
+  /// Regret with the trials started within `budget` (inf before any completed).
+  double regret_at(double budget) const {
+    const auto end = std::upper_bound(spent.begin(), spent.end(), budget * (1 + 1e-9));
+    return end == spent.begin() ? kInf : regret[size_t(end - spent.begin()) - 1];
+  }
+  /// The budget spent when the regret first fell to `target` (inf if never).
+  double budget_to(double target) const {
+    for (size_t i = 0; i < regret.size(); ++i)
+      if (regret[i] <= target) return spent[i];
+    return kInf;
+  }
+};
+
+struct Method {
+  std::string name;
+  std::function<std::unique_ptr<Sampler>(const TestObjective&)> sampler;
+  std::function<std::unique_ptr<Scheduler>(const TestObjective&)> scheduler;
+};
+
+std::vector<Method> methods() {
+  auto random = [](const TestObjective& o) { return std::make_unique<RandomSampler>(o.space); };
+  auto bohb = [](const TestObjective& o) { return std::make_unique<BohbSampler>(o.space, BohbOptions()); };
+  auto hyperband = [](const TestObjective& o) {
+    return std::make_unique<HyperbandScheduler>(
+        HyperbandOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3));
+  };
+  return {
+      {"random", random, [](const TestObjective& o) { return std::make_unique<FifoScheduler>(o.max_budget); }},
+      {"hyperband", random, hyperband},
+      {"bohb", bohb, hyperband},
+      {"asha", random,
+       [](const TestObjective& o) {
+         return std::make_unique<AshaScheduler>(AshaOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3));
+       }},
+  };
+}
+
+struct RunStats {
+  Curve curve;
+  int64_t trials = 0;
+};
+
+RunStats run_study(const TestObjective& objective, const Method& method, uint64_t seed, double budget_multiple) {
+  Study study(method.sampler(objective), method.scheduler(objective),
+              StudyOptions().seed(seed).max_total_budget(budget_multiple * objective.max_budget).sync_journal(false));
+  RunStats stats;
+  double spent = 0.0, incumbent_budget = -kInf, incumbent = kInf;
+  // Sequential: nothing is running between tell and ask, so an empty ask() means finished.
+  while (auto trial = study.ask()) {
+    spent += trial->budget;
+    const double value = objective.evaluate(trial->config, trial->budget);
+    study.tell(*trial, Result::completed(value));
+    ++stats.trials;
+    // The same rule as Study::best(): the largest budget first, then the lowest value (earliest on ties).
+    if (trial->budget > incumbent_budget || (trial->budget == incumbent_budget && value < incumbent)) {
+      incumbent_budget = trial->budget;
+      incumbent = value;
+    }
+    stats.curve.spent.push_back(spent / objective.max_budget);
+    stats.curve.regret.push_back(incumbent - objective.optimum);
+  }
+  return stats;
+}
+
+double median(std::vector<double> values) {
+  if (values.empty()) return std::nan("");
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+std::string number(double x, int digits = 4) {
+  if (std::isinf(x)) return "inf";
+  if (x == 0.0) return "0";
+  const double a = std::abs(x);
+  if (a >= 1e-3 && a < 1e5) return fmt::format("{:.{}g}", x, digits);
+  return fmt::format("{:.{}e}", x, digits - 1);
+}
+
+/// A whole number with thousands separators: 462098 -> "462,098".
+std::string grouped(double x) {
+  std::string digits = fmt::format("{:.0f}", x), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+std::string budget_text(double budget, double budget_multiple) {
+  return std::isinf(budget) ? fmt::format("> {}", number(budget_multiple)) : fmt::format("{:.2f}", budget);
+}
+
+/// nlohmann::json writes inf as null; keep that meaning explicit.
+nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
+
+/// Random search at the full budget draws configurations independently from
+/// the prior, so the number of full-budget evaluations it needs to reach a
+/// target is geometric with p = P(one draw reaches it). Estimated from `draws`
+/// draws; with no hit, p is replaced by its 95% upper bound 3 / draws and the
+/// median is a lower bound.
+struct HitRate {
+  int64_t draws = 0;
+  int64_t hits = 0;
+  double p = 0.0;
+  double median_budget = kInf;  // in units of max_budget
+  bool lower_bound = false;
+};
+
+HitRate random_hit_rate(const TestObjective& objective, double target, int64_t draws, uint64_t seed) {
+  Rng rng(seed);
+  HitRate rate;
+  rate.draws = draws;
+  for (int64_t i = 0; i < draws; ++i)
+    if (objective.evaluate(objective.space.sample(rng), objective.max_budget) - objective.optimum <= target) ++rate.hits;
+  rate.lower_bound = rate.hits == 0;
+  rate.p = rate.hits ? double(rate.hits) / double(draws) : 3.0 / double(draws);
+  // The smallest m with 1 - (1 - p)^m >= 1/2.
+  rate.median_budget = std::ceil(std::log(0.5) / std::log1p(-rate.p));
+  return rate;
+}
+
+/// Median microseconds per model-based proposal with `n` observations at one
+/// budget: `propose_us` with the model already built, `rebuild_us` with one new
+/// observation before each proposal (so each pays for a rebuild, as in a study).
+struct ProposalTiming {
+  size_t observations;
+  double propose_us;
+  double rebuild_us;
+};
+
+ProposalTiming time_proposals(size_t n, int proposals, uint64_t seed) {
+  const TestObjective objective = hartmann6();
+  BohbSampler sampler(objective.space, BohbOptions().random_fraction(0));
+  Rng rng(seed);
+  auto observe_random = [&] {
+    Json config = objective.space.sample(rng);
+    const double loss = objective.evaluate(config, objective.max_budget);
+    sampler.observe({std::move(config), objective.max_budget, loss});
+  };
+  for (size_t i = 0; i < n; ++i) observe_random();
+  volatile size_t keep = 0;
+  sampler.propose(objective.max_budget, rng);  // builds the model
+  std::vector<double> plain, rebuilt;
+  for (int i = 0; i < proposals; ++i) {
+    const auto start = Clock::now();
+    const auto proposal = sampler.propose(objective.max_budget, rng);
+    plain.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    if (!proposal || !proposal->model_based) throw std::runtime_error("expected a model-based proposal");
+    keep = keep + proposal->config.size();
+  }
+  // A second sampler, so the first measurement's model is not disturbed.
+  BohbSampler second(objective.space, BohbOptions().random_fraction(0));
+  Rng rng2(seed);
+  for (size_t i = 0; i < n; ++i) {
+    Json config = objective.space.sample(rng2);
+    second.observe({config, objective.max_budget, objective.evaluate(config, objective.max_budget)});
+  }
+  for (int i = 0; i < proposals; ++i) {
+    Json config = objective.space.sample(rng2);
+    const double loss = objective.evaluate(config, objective.max_budget);
+    const auto start = Clock::now();
+    second.observe({std::move(config), objective.max_budget, loss});
+    const auto proposal = second.propose(objective.max_budget, rng2);
+    rebuilt.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+    keep = keep + proposal->config.size();
+  }
+  (void)keep;
+  return {n, median(plain), median(rebuilt)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int seeds = 20;
+  double budget_multiple = 100.0;
+  double target_branin = 0.01, target_hartmann6 = 0.1, target_counting_ones = 1.0;
+  std::vector<std::string> objective_names = {"branin", "hartmann6", "counting_ones"};
+  std::vector<std::string> method_names = {"random", "hyperband", "bohb", "asha"};
+  std::vector<size_t> proposal_sizes = {100, 1000, 10000};
+  int proposals = 200;
+  int64_t random_draws = 2000000;
+  bool json = false;
+  CLI::App app{"The tuner's search methods against test functions with known optima, and BOHB's proposal time."};
+  app.add_option("--seeds", seeds, "studies per objective and method")->check(CLI::PositiveNumber);
+  app.add_option("--budget-multiple", budget_multiple, "each study's total budget, in units of max_budget")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--target-branin", target_branin, "target regret on branin");
+  app.add_option("--target-hartmann6", target_hartmann6, "target regret on hartmann6");
+  app.add_option("--target-counting-ones", target_counting_ones, "target regret on counting_ones(8, 8)");
+  app.add_option("--objectives", objective_names, "which of branin, hartmann6, counting_ones")
+      ->check(CLI::IsMember({"branin", "hartmann6", "counting_ones"}));
+  app.add_option("--methods", method_names, "which of random, hyperband, bohb, asha")
+      ->check(CLI::IsMember({"random", "hyperband", "bohb", "asha"}));
+  app.add_option("--proposal-observations", proposal_sizes, "observation counts for the proposal timing (0: skip it)");
+  app.add_option("--random-draws", random_draws,
+                 "independent full-budget draws to estimate random search's hit rate (0: skip)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--proposals", proposals, "proposals timed at each count")->check(CLI::PositiveNumber);
+  app.add_flag("--json", json, "also print one JSON line per measurement");
+  CLI11_PARSE(app, argc, argv);
+
+  std::ostringstream command;
+  for (int i = 0; i < argc; ++i) command << (i ? " " : "") << argv[i];
+  std::cout << "command: " << command.str() << "\n";
+  std::cout << fmt::format("seeds {}, total budget {} x max_budget per study, eta 3, sequential\n\n", seeds,
+                           number(budget_multiple));
+
+  std::vector<nlohmann::json> lines;
+  std::vector<Method> all_methods;
+  for (const auto& method : methods())
+    if (std::find(method_names.begin(), method_names.end(), method.name) != method_names.end())
+      all_methods.push_back(method);
+  std::vector<double> checkpoints;
+  for (double b : {10.0, 30.0, 100.0})
+    if (b <= budget_multiple) checkpoints.push_back(b);
+  if (checkpoints.empty() || checkpoints.back() < budget_multiple) checkpoints.push_back(budget_multiple);
+
+  struct ToTarget {
+    std::string objective;
+    double target;
+    std::map<std::string, double> median_budget;
+    std::map<std::string, int> reached;
+    HitRate random_rate;
+  };
+  std::vector<ToTarget> to_target;
+
+  for (const auto& name : objective_names) {
+    const TestObjective objective =
+        name == "branin" ? branin() : name == "hartmann6" ? hartmann6() : counting_ones(8, 8);
+    const double target = name == "branin" ? target_branin : name == "hartmann6" ? target_hartmann6
+                                                                                  : target_counting_ones;
+    ToTarget row{objective.name, target, {}, {}, {}};
+    std::cout << fmt::format("### {} (optimum {}, budgets {}..{})\n\n", objective.name, number(objective.optimum, 6),
+                             number(objective.min_budget), number(objective.max_budget));
+    std::cout << "| method |";
+    for (double b : checkpoints) std::cout << " regret at " << number(b) << " |";
+    std::cout << " trials per study (median) | wall s |\n| --- |";
+    for (size_t i = 0; i < checkpoints.size(); ++i) std::cout << " --- |";
+    std::cout << " --- | --- |\n";
+    for (const auto& method : all_methods) {
+      const auto start = Clock::now();
+      std::vector<std::vector<double>> at(checkpoints.size());
+      std::vector<double> budgets, trials;
+      int reached = 0;
+      for (int s = 0; s < seeds; ++s) {
+        const RunStats stats = run_study(objective, method, uint64_t(s + 1), budget_multiple);
+        for (size_t c = 0; c < checkpoints.size(); ++c) at[c].push_back(stats.curve.regret_at(checkpoints[c]));
+        budgets.push_back(stats.curve.budget_to(target));
+        reached += std::isfinite(budgets.back());
+        trials.push_back(double(stats.trials));
+      }
+      const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+      std::cout << "| " << method.name << " |";
+      for (size_t c = 0; c < checkpoints.size(); ++c) {
+        const double m = median(at[c]);
+        std::cout << " " << number(m) << " |";
+        lines.push_back({{"benchmark", "tuner"},       {"measure", "median_regret"}, {"objective", objective.name},
+                         {"method", method.name},      {"seeds", seeds},             {"budget", checkpoints[c]},
+                         {"value", finite_or_null(m)}});
+      }
+      std::cout << fmt::format(" {:.0f} | {:.1f} |\n", median(trials), wall) << std::flush;
+      row.median_budget[method.name] = median(budgets);
+      row.reached[method.name] = reached;
+      lines.push_back({{"benchmark", "tuner"},
+                       {"measure", "budget_to_target"},
+                       {"objective", objective.name},
+                       {"method", method.name},
+                       {"seeds", seeds},
+                       {"target", target},
+                       {"value", finite_or_null(median(budgets))},
+                       {"seeds_reached", reached},
+                       {"budget_multiple", budget_multiple},
+                       {"wall_seconds", wall}});
+    }
+    std::cout << "\n";
+    if (random_draws > 0) row.random_rate = random_hit_rate(objective, target, random_draws, 12345);
+    to_target.push_back(row);
+  }
+
+  if (!to_target.empty()) {
+    std::cout << "### Budget to reach the target regret (x max_budget, median over seeds; a seed that never "
+                 "reaches it counts as > "
+              << number(budget_multiple) << ")\n\n| objective | target |";
+    for (const auto& method : all_methods) std::cout << " " << method.name << " |";
+    std::cout << " random / bohb |\n| --- | --- |";
+    for (size_t i = 0; i < all_methods.size(); ++i) std::cout << " --- |";
+    std::cout << " --- |\n";
+    for (const auto& row : to_target) {
+      std::cout << "| " << row.objective << " | " << number(row.target) << " |";
+      for (const auto& method : all_methods)
+        std::cout << " " << budget_text(row.median_budget.at(method.name), budget_multiple) << " ("
+                  << row.reached.at(method.name) << "/" << seeds << ") |";
+      const bool both = row.median_budget.count("random") && row.median_budget.count("bohb");
+      const double r = both ? row.median_budget.at("random") : kInf, b = both ? row.median_budget.at("bohb") : kInf;
+      std::string ratio;
+      if (!both) ratio = "n/a (not run)";
+      else if (std::isinf(b)) ratio = "n/a (bohb > budget)";
+      else if (std::isinf(r)) ratio = fmt::format("> {:.1f}", std::floor(10 * budget_multiple / b) / 10);
+      else ratio = fmt::format("{:.2f}", r / b);
+      std::cout << " " << ratio << " |\n";
+      lines.push_back({{"benchmark", "tuner"},
+                       {"measure", "random_over_bohb_budget"},
+                       {"objective", row.objective},
+                       {"target", row.target},
+                       {"value", std::isfinite(r) && std::isfinite(b) ? nlohmann::json(r / b) : nlohmann::json()},
+                       {"lower_bound", std::isinf(r) && std::isfinite(b) ? nlohmann::json(budget_multiple / b)
+                                                                        : nlohmann::json()}});
+    }
+    std::cout << "\n(n/N: seeds that reached the target.)\n\n";
+  }
+
+  if (random_draws > 0 && !to_target.empty()) {
+    std::cout << "### Random search's budget to the target, from its hit rate (" << random_draws
+              << " independent draws at max_budget; the budget is geometric, its median ceil(ln 0.5 / ln(1 - p)))\n\n"
+              << "| objective | target | hits | p | random, median budget | bohb, measured median | random / bohb |\n"
+              << "| --- | --- | --- | --- | --- | --- | --- |\n";
+    for (const auto& row : to_target) {
+      const HitRate& rate = row.random_rate;
+      const double b = row.median_budget.count("bohb") ? row.median_budget.at("bohb") : kInf;
+      const std::string prefix = rate.lower_bound ? "> " : "";  // of the budget
+      std::string ratio = "n/a";
+      // Bounds are rounded outwards, so "> x" and "< x" stay true.
+      if (std::isfinite(b))
+        ratio = rate.lower_bound ? fmt::format("> {:.1f}", std::floor(10 * rate.median_budget / b) / 10)
+                                 : fmt::format("{:.1f}", rate.median_budget / b);
+      else if (row.median_budget.count("bohb") && !rate.lower_bound)
+        ratio = fmt::format("< {:.1f}", std::ceil(10 * rate.median_budget / budget_multiple) / 10);
+      std::cout << fmt::format("| {} | {} | {} | {}{} | {}{} | {} | {} |\n", row.objective, number(row.target),
+                               rate.hits, rate.lower_bound ? "< " : "", number(rate.p, 3), prefix,
+                               grouped(rate.median_budget), budget_text(b, budget_multiple), ratio);
+      lines.push_back({{"benchmark", "tuner"},
+                       {"measure", "random_budget_from_hit_rate"},
+                       {"objective", row.objective},
+                       {"target", row.target},
+                       {"draws", rate.draws},
+                       {"hits", rate.hits},
+                       {"p", rate.p},
+                       {"median_budget", rate.median_budget},
+                       {"lower_bound", rate.lower_bound},
+                       {"random_over_bohb", std::isfinite(b) ? nlohmann::json(rate.median_budget / b) : nlohmann::json()}});
+    }
+    std::cout << "\n(\"< p\": no hit, so p is below its 95% bound 3 / draws and the budget above the figure shown.)\n\n"
+              << std::flush;
+  }
+
+  proposal_sizes.erase(std::remove(proposal_sizes.begin(), proposal_sizes.end(), size_t(0)), proposal_sizes.end());
+  if (!proposal_sizes.empty()) {
+    std::cout << "### BOHB proposal time (hartmann6's 6-d space, one budget, random_fraction 0, "
+              << proposals << " proposals; median microseconds)\n\n"
+              << "| observations | propose (model built) | observe + propose (model rebuilt) |\n| --- | --- | --- |\n";
+    for (const size_t n : proposal_sizes) {
+      const ProposalTiming t = time_proposals(n, proposals, 7);
+      std::cout << fmt::format("| {} | {:.1f} | {:.1f} |\n", n, t.propose_us, t.rebuild_us) << std::flush;
+      lines.push_back({{"benchmark", "tuner"},
+                       {"measure", "bohb_proposal_us"},
+                       {"observations", n},
+                       {"proposals", proposals},
+                       {"propose_us", t.propose_us},
+                       {"observe_and_propose_us", t.rebuild_us}});
+    }
+    std::cout << "\n";
+  }
+
+  if (json)
+    for (const auto& line : lines) std::cout << line.dump() << "\n";
+  std::cout << std::flush;
+  return 0;
+}
