@@ -2,30 +2,22 @@
 
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
 
 #include "cohort/core/error.h"
 #include "cohort/tuner/objectives/objectives.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/schedulers/hyperband.h"
 #include "cohort/tuner/study/outputs.h"
+#include "common/temporary_directory.h"
 #include "helpers.h"
 
 using namespace cohort::tuner;
 using cohort::tuner::testing::run_sequentially;
 using Catch::Matchers::Contains;
+using cohort::testing::temporary_directory;
 namespace fs = std::filesystem;
 
 namespace {
-
-fs::path fresh_directory(const std::string& name) {
-  static int counter = 0;
-  auto dir = fs::temp_directory_path() / ("cohort-tuner-" + name + "-" + std::to_string(::getpid()) + "-" +
-                                          std::to_string(counter++));
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
 
 /// BOHB on Branin over Hyperband brackets (min 1, max 9): small and fully deterministic.
 std::unique_ptr<Study> bohb_study(const std::string& journal, uint64_t seed = 11) {
@@ -76,7 +68,7 @@ TEST_CASE("the same seed and the same results give identical proposals", "[tuner
 }
 
 TEST_CASE("a sweep stopped after k journal records and resumed ends with the same journal", "[tuner][study][journal]") {
-  const auto dir = fresh_directory("resume");
+  const auto dir = temporary_directory("resume");
   const auto full = dir / "full.jsonl";
   {
     auto study = bohb_study(full.string());
@@ -101,7 +93,7 @@ TEST_CASE("a sweep stopped after k journal records and resumed ends with the sam
 }
 
 TEST_CASE("resuming a journal with different settings is refused", "[tuner][study][journal]") {
-  const auto dir = fresh_directory("mismatch");
+  const auto dir = temporary_directory("mismatch");
   const auto journal = (dir / "journal.jsonl").string();
   {
     auto study = bohb_study(journal, 1);
@@ -131,7 +123,7 @@ TEST_CASE("threads evaluate a study to the end; an exception fails only its tria
 }
 
 TEST_CASE("outputs: results.csv, best.json and HpBandSter's configs.json and results.json", "[tuner][study][outputs]") {
-  const auto dir = fresh_directory("outputs");
+  const auto dir = temporary_directory("outputs");
   auto study = bohb_study("");
   run_sequentially(*study, evaluate_branin);
   write_outputs(*study, dir.string());

@@ -1,8 +1,5 @@
 #include "helpers.h"
 
-#include <atomic>
-#include <unistd.h>
-
 #include "cohort/job/training_job.h"
 
 namespace cohort::testing {
@@ -29,15 +26,6 @@ config::Json synthetic_config(const config::Json& overrides) {
     }
   }
   return job::training_schema().validate(base, "test config");
-}
-
-std::filesystem::path temporary_directory(const std::string& name) {
-  static std::atomic<int> counter{0};
-  auto path = std::filesystem::temp_directory_path() /
-              ("cohort-test-" + name + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::filesystem::remove_all(path);
-  std::filesystem::create_directories(path);
-  return path;
 }
 
 }  // namespace cohort::testing

@@ -22,22 +22,28 @@ Progress::Progress(ProgressStyle style, int64_t log_every) : style_(style), log_
 void Progress::start(const std::string& label, int64_t total_steps) {
   label_ = label;
   total_steps_ = total_steps;
+  started_ = std::chrono::steady_clock::now();
   last_draw_ = {};
 }
 
-void Progress::update(int64_t steps_done, const Stats& stats, double samples_per_second) {
-  const auto summary = fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", stats.mean_loss(), stats.accuracy(),
-                                   samples_per_second);
-  if (style_ == ProgressStyle::kLog && (steps_done % log_every_ == 0 || steps_done == total_steps_)) {
-    spdlog::info("{} step {}/{} {}", label_, steps_done, total_steps_, summary);
+std::string Progress::summary(const Stats& stats) const {
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", stats.mean_loss(), stats.accuracy(),
+                     double(stats.samples) / std::max(seconds, 1e-9));
+}
+
+void Progress::update(int64_t steps_done, const Stats& stats) {
+  const bool last = steps_done == total_steps_;
+  if (style_ == ProgressStyle::kLog && (steps_done % log_every_ == 0 || last)) {
+    spdlog::info("{} step {}/{} {}", label_, steps_done, total_steps_, summary(stats));
   } else if (style_ == ProgressStyle::kBar) {
     const auto now = std::chrono::steady_clock::now();
-    if (now - last_draw_ < kRedrawInterval && steps_done != total_steps_) return;
+    if (now - last_draw_ < kRedrawInterval && !last) return;
     last_draw_ = now;
     const int filled = total_steps_ ? int(kBarWidth * steps_done / total_steps_) : kBarWidth;
     std::fprintf(stderr, "\r%s [%s%s] %lld/%lld %s\x1b[K", label_.c_str(), std::string(filled, '#').c_str(),
                  std::string(kBarWidth - filled, '.').c_str(), static_cast<long long>(steps_done),
-                 static_cast<long long>(total_steps_), summary.c_str());
+                 static_cast<long long>(total_steps_), summary(stats).c_str());
     std::fflush(stderr);
   }
 }

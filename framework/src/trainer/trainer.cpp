@@ -66,14 +66,13 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t steps_per_epoc
   auto pass = train.epoch(epochs_done_);
   progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
   Stats stats;
-  const auto start = Clock::now();
   for (int64_t step = 0; step < steps_per_epoch; ++step) {
     auto batch = pass->next();
     if (!batch) break;
     learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
     stats += strategy.train_step(*batch, options_.loss());
     ++steps_done_;
-    progress_.update(step + 1, stats, double(stats.samples) / std::max(seconds_since(start), 1e-9));
+    progress_.update(step + 1, stats);
   }
   progress_.finish();
   return strategy.reduce(stats);

@@ -38,7 +38,7 @@ class ParameterReader {
       case Kind::kUniform:
       case Kind::kLogUniform: return read_range(kind);
       case Kind::kInt: return read_int();
-      case Kind::kFixed: return Parameter::fixed(path_key(), spec_.at("value"));
+      case Kind::kFixed: return Parameter::fixed(key_, spec_.at("value"));
       default: return read_values(kind);
     }
   }
@@ -47,8 +47,6 @@ class ParameterReader {
   [[noreturn]] void fail(const std::string& message) const {
     throw InputError(fmt::format("{}: \"{}\": {}", source_, path_, message));
   }
-
-  std::string path_key() const { return key_; }
 
   std::string type_name() {
     key_ = path_.substr(path_.find('.') + 1);

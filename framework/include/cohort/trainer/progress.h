@@ -19,18 +19,23 @@ class Progress {
 
   /// Begins a pass of `total_steps` steps, named e.g. "epoch 3/10".
   void start(const std::string& label, int64_t total_steps);
-  /// Reports `steps_done` steps of the pass and its statistics so far.
-  void update(int64_t steps_done, const Stats& stats, double samples_per_second);
+  /// Reports `steps_done` steps of the pass and its statistics so far. Cheap
+  /// when nothing is due to be shown: it runs after every training step.
+  void update(int64_t steps_done, const Stats& stats);
   /// Ends the pass (clears the bar's line).
   void finish();
 
   ProgressStyle style() const { return style_; }
 
  private:
+  /// "loss .. acc .. N samples/s" for the pass so far.
+  std::string summary(const Stats& stats) const;
+
   ProgressStyle style_;
   int64_t log_every_;
   std::string label_;
   int64_t total_steps_ = 0;
+  std::chrono::steady_clock::time_point started_;
   std::chrono::steady_clock::time_point last_draw_;
 };
 
