@@ -154,6 +154,16 @@ std::string budget_text(double budget, double budget_multiple) {
   return std::isinf(budget) ? fmt::format("> {}", number(budget_multiple)) : fmt::format("{:.2f}", budget);
 }
 
+/// Budgets (in units of max_budget) from one cheapest evaluation up to the
+/// study's total, 8 points per decade, for the regret curves.
+std::vector<double> curve_grid(const TestObjective& objective, double budget_multiple) {
+  std::vector<double> grid;
+  const double first = objective.min_budget / objective.max_budget;
+  for (double b = first; b < budget_multiple; b *= std::pow(10.0, 1.0 / 8)) grid.push_back(b);
+  grid.push_back(budget_multiple);
+  return grid;
+}
+
 /// nlohmann::json writes inf as null; keep that meaning explicit.
 nlohmann::json finite_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
 
@@ -304,11 +314,15 @@ int main(int argc, char** argv) {
     for (const auto& method : all_methods) {
       const auto start = Clock::now();
       std::vector<std::vector<double>> at(checkpoints.size());
+      // The median regret curve on a log grid of budgets, for plots (bench/plot_tuner.py).
+      const auto grid = curve_grid(objective, budget_multiple);
+      std::vector<std::vector<double>> on_grid(grid.size());
       std::vector<double> budgets, trials;
       int reached = 0;
       for (int s = 0; s < seeds; ++s) {
         const RunStats stats = run_study(objective, method, uint64_t(s + 1), budget_multiple);
         for (size_t c = 0; c < checkpoints.size(); ++c) at[c].push_back(stats.curve.regret_at(checkpoints[c]));
+        for (size_t g = 0; g < grid.size(); ++g) on_grid[g].push_back(stats.curve.regret_at(grid[g]));
         budgets.push_back(stats.curve.budget_to(target));
         reached += std::isfinite(budgets.back());
         trials.push_back(double(stats.trials));
@@ -323,6 +337,10 @@ int main(int argc, char** argv) {
                          {"value", finite_or_null(m)}});
       }
       std::cout << fmt::format(" {:.0f} | {:.1f} |\n", median(trials), wall) << std::flush;
+      nlohmann::json curve = nlohmann::json::array();
+      for (size_t g = 0; g < grid.size(); ++g) curve.push_back({grid[g], finite_or_null(median(on_grid[g]))});
+      lines.push_back({{"benchmark", "tuner"}, {"measure", "median_regret_curve"}, {"objective", objective.name},
+                       {"method", method.name}, {"seeds", seeds}, {"points", curve}});
       row.median_budget[method.name] = median(budgets);
       row.reached[method.name] = reached;
       lines.push_back({{"benchmark", "tuner"},

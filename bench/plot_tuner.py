@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Plots the median regret curves that `cohort-bench-tuner --json` prints.
+
+    build/bin/cohort-bench-tuner --json > /tmp/tuner.txt
+    python3 bench/plot_tuner.py /tmp/tuner.txt docs/img
+
+Writes one SVG per objective, regret (log) against budget spent in units of
+max_budget (log), one line per method. Needs matplotlib
+(`python3 -m pip install --target /tmp/mpl matplotlib`, then PYTHONPATH=/tmp/mpl).
+"""
+import json
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+FLOOR = 1e-8  # a regret of exactly 0 (the optimum hit) cannot sit on a log axis
+
+
+def curves(path):
+    by_objective = {}
+    with open(path) as lines:
+        for line in lines:
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if record.get("measure") == "median_regret_curve":
+                points = [(b, max(r, FLOOR)) for b, r in record["points"] if r is not None]
+                by_objective.setdefault(record["objective"], {})[record["method"]] = (points, record["seeds"])
+    return by_objective
+
+
+def plot(objective, methods, directory):
+    figure, axes = plt.subplots(figsize=(6, 4))
+    for method, (points, seeds) in methods.items():
+        axes.plot([b for b, _ in points], [r for _, r in points], label=method, drawstyle="steps-post")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("budget spent (x max_budget)")
+    axes.set_ylabel(f"median regret over {seeds} seeds")
+    axes.set_title(objective)
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    path = os.path.join(directory, f"tuner-regret-{objective}.svg")
+    figure.savefig(path, metadata={"Date": None})
+    plt.close(figure)
+    print(path)
+
+
+def main():
+    source, directory = sys.argv[1], sys.argv[2]
+    os.makedirs(directory, exist_ok=True)
+    for objective, methods in curves(source).items():
+        plot(objective, methods, directory)
+
+
+if __name__ == "__main__":
+    main()
