@@ -18,10 +18,12 @@
 #include "cohort/data/fashion_mnist.h"
 #include "cohort/models/mlp.h"
 #include "cohort/trainer/trainer.h"
+#include "statistics.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using cohort::bench::median;
 
 cohort::models::Mlp make_model() {
   torch::manual_seed(0);
@@ -61,12 +63,6 @@ double cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, in
                                    cohort::trainer::TrainerOptions().epochs(1).progress(
                                        cohort::trainer::ProgressStyle::kNone));
   return trainer.fit(loader).back().samples_per_second;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 }  // namespace

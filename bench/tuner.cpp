@@ -48,11 +48,13 @@
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"
 #include "cohort/tuner/study/study.h"
+#include "statistics.h"
 
 namespace {
 
 using namespace cohort::tuner;
 using Clock = std::chrono::steady_clock;
+using cohort::bench::median;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 /// The incumbent's regret after each completed trial, against the budget spent
@@ -107,29 +109,17 @@ RunStats run_study(const TestObjective& objective, const Method& method, uint64_
   Study study(method.sampler(objective), method.scheduler(objective),
               StudyOptions().seed(seed).max_total_budget(budget_multiple * objective.max_budget).sync_journal(false));
   RunStats stats;
-  double spent = 0.0, incumbent_budget = -kInf, incumbent = kInf;
+  double spent = 0.0;
   // Sequential: nothing is running between tell and ask, so an empty ask() means finished.
   while (auto trial = study.ask()) {
     spent += trial->budget;
     const double value = objective.evaluate(trial->config, trial->budget);
     study.tell(*trial, Result::completed(value));
     ++stats.trials;
-    // The same rule as Study::best(): the largest budget first, then the lowest value (earliest on ties).
-    if (trial->budget > incumbent_budget || (trial->budget == incumbent_budget && value < incumbent)) {
-      incumbent_budget = trial->budget;
-      incumbent = value;
-    }
     stats.curve.spent.push_back(spent / objective.max_budget);
-    stats.curve.regret.push_back(incumbent - objective.optimum);
+    stats.curve.regret.push_back(*study.best()->value - objective.optimum);
   }
   return stats;
-}
-
-double median(std::vector<double> values) {
-  if (values.empty()) return std::nan("");
-  std::sort(values.begin(), values.end());
-  const size_t n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 std::string number(double x, int digits = 4) {

@@ -1,7 +1,10 @@
 #pragma once
 // Shared by the tuner tests: small studies over one-parameter spaces.
 
+#include <algorithm>
+#include <map>
 #include <memory>
+#include <vector>
 
 #include "cohort/tuner/samplers/random_sampler.h"
 #include "cohort/tuner/study/study.h"
@@ -19,6 +22,13 @@ inline SearchSpace unit_space() {
 template <typename Objective>
 void run_sequentially(Study& study, Objective objective) {
   while (auto trial = study.ask()) study.tell(*trial, objective(*trial));
+}
+
+/// The median (the mean of the middle two for an even count).
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const size_t n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
 }
 
 /// Counts trials by budget.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cohort/tuner/samplers/bohb_sampler.h"
+#include "helpers.h"
 
 using cohort::tuner::BohbOptions;
 using cohort::tuner::BohbSampler;
@@ -19,6 +20,8 @@ using cohort::tuner::Parameter;
 using cohort::tuner::Proposal;
 using cohort::tuner::Rng;
 using cohort::tuner::SearchSpace;
+
+using cohort::tuner::testing::median;
 
 namespace {
 
@@ -34,11 +37,6 @@ std::vector<Proposal> model_proposals(BohbSampler& sampler, Rng& rng, size_t cou
     REQUIRE(out.back().model_based);
   }
   return out;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 double mean_distance(const std::vector<double>& values, double to) {

@@ -9,6 +9,7 @@
 #include "helpers.h"
 
 using namespace cohort::tuner;
+using cohort::tuner::testing::median;
 using cohort::tuner::testing::run_sequentially;
 
 namespace {
@@ -30,11 +31,6 @@ double final_regret(const TestObjective& objective, bool bohb, uint64_t seed) {
               StudyOptions().seed(seed).max_total_budget(kBudgetMultiple * objective.max_budget));
   run_sequentially(study, [&](const Trial& t) { return Result::completed(objective.evaluate(t.config, t.budget)); });
   return *study.best()->value - objective.optimum;
-}
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
 }
 
 }  // namespace

@@ -151,8 +151,7 @@ void TrainingJob::resume(const std::string& checkpoint) { trainer_->resume(check
 std::vector<trainer::EpochResult> TrainingJob::fit() {
   const auto output_dir = config_.at("output_dir").get<std::string>();
   if (!output_dir.empty() && trainer_->strategy().is_writer())
-    write_file_atomically((std::filesystem::path(output_dir) / "config.json").string(),
-                                   config_.dump(2) + "\n");
+    write_file_atomically((std::filesystem::path(output_dir) / "config.json").string(), config_.dump(2) + "\n");
   return trainer_->fit(*train_loader_, validation_loader_.get());
 }
 

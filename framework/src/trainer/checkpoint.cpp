@@ -1,7 +1,6 @@
 #include "cohort/trainer/checkpoint.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <sstream>
 

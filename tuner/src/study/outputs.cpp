@@ -37,7 +37,14 @@ Json best_json(const Study& study) {
           {"value", *best->value},      {"config", best->trial.config}};
 }
 
-std::string hpbandster_files(const Study& study, std::string& results) {
+/// The text of HpBandSter's configs.json (one line per configuration) and
+/// results.json (one line per finished run).
+struct HpBandSterFiles {
+  std::string configs;
+  std::string results;
+};
+
+HpBandSterFiles hpbandster_files(const Study& study) {
   const auto ids = hpbandster_ids(study);
   const double start = study.trials().empty() ? 0.0 : study.trials().begin()->second.submitted;
   std::ostringstream configs, runs;
@@ -56,8 +63,7 @@ std::string hpbandster_files(const Study& study, std::string& results) {
     const Json exception = record.error.empty() ? Json() : Json(record.error);
     runs << Json::array({ids.at(trial.config_id), trial.budget, times, result, exception}).dump() << "\n";
   }
-  results = runs.str();
-  return configs.str();
+  return {configs.str(), runs.str()};
 }
 
 }  // namespace
@@ -81,12 +87,11 @@ std::string results_csv(const Study& study) {
 
 void write_outputs(const Study& study, const std::string& directory) {
   const std::filesystem::path dir(directory);
-  std::string results;
-  const std::string configs = hpbandster_files(study, results);
+  const auto hpbandster = hpbandster_files(study);
   write_file_atomically((dir / "results.csv").string(), results_csv(study));
   write_file_atomically((dir / "best.json").string(), best_json(study).dump(2) + "\n");
-  write_file_atomically((dir / "configs.json").string(), configs);
-  write_file_atomically((dir / "results.json").string(), results);
+  write_file_atomically((dir / "configs.json").string(), hpbandster.configs);
+  write_file_atomically((dir / "results.json").string(), hpbandster.results);
 }
 
 }  // namespace cohort::tuner

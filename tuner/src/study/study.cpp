@@ -190,6 +190,7 @@ void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
   const Slot slot{trial.config_id, trial.budget, trial.bracket, trial.rung};
   if (result.state == TrialState::kCompleted) {
     record.value = result.value;
+    if (!best_ || beats(record, trials_.at(*best_))) best_ = trial_id;
     const double loss = loss_of(result.value);
     sampler_->observe({trial.config, trial.budget, loss});
     scheduler_->report(slot, loss);
@@ -208,15 +209,15 @@ bool Study::finished() const {
   return running_ == 0 && resumed_.empty() && retries_.empty() && (limits_reached() || scheduler_->finished());
 }
 
+bool Study::beats(const TrialRecord& a, const TrialRecord& b) const {
+  if (a.trial.budget != b.trial.budget) return a.trial.budget > b.trial.budget;
+  const double la = loss_of(*a.value), lb = loss_of(*b.value);
+  return la < lb || (la == lb && a.trial.id < b.trial.id);
+}
+
 std::optional<TrialRecord> Study::best() const {
-  std::optional<TrialRecord> best;
-  for (const auto& [id, record] : trials_) {
-    if (!record.value) continue;
-    const bool better = !best || record.trial.budget > best->trial.budget ||
-                        (record.trial.budget == best->trial.budget && loss_of(*record.value) < loss_of(*best->value));
-    if (better) best = record;
-  }
-  return best;
+  if (!best_) return std::nullopt;
+  return trials_.at(*best_);
 }
 
 void run(Study& study, const std::function<Result(const Trial&)>& objective, int workers) {

@@ -75,7 +75,9 @@ class Study {
   /// Every trial so far, by id.
   const std::map<int64_t, TrialRecord>& trials() const { return trials_; }
 
-  /// The best trial at the largest budget any trial completed, if one has.
+  /// The best trial at the largest budget any trial completed, if one has
+  /// (the lowest value after the direction, then the lowest id). Kept up to
+  /// date as results arrive, so it is cheap to ask after every tell().
   std::optional<TrialRecord> best() const;
 
   const SearchSpace& space() const { return sampler_->space(); }
@@ -97,6 +99,8 @@ class Study {
   Trial start(Trial trial);
   void settle(int64_t trial_id, const Result& result, double finished_at);
   bool limits_reached() const;
+  /// Whether completed trial `a` beats `b` under the rule of best().
+  bool beats(const TrialRecord& a, const TrialRecord& b) const;
 
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Scheduler> scheduler_;
@@ -113,6 +117,7 @@ class Study {
   int64_t started_ = 0;  // trials counted against max_trials
   double spent_ = 0.0;   // budget counted against max_total_budget
   int64_t running_ = 0;
+  std::optional<int64_t> best_;  // id of the trial best() returns
 };
 
 /// Evaluates trials with `objective` on `workers` threads until the study is
