@@ -1,10 +1,13 @@
 # Cohort's two front doors. Each installs what is missing, builds, and runs.
-#   make demo   train Fashion-MNIST with configs/fmnist_mlp.json
+#   make demo   train Fashion-MNIST on 2 ranks (ddp) with configs/fmnist_mlp_ddp.json
 #   make test   run every test
 BUILD_DIR ?= build
 BUILD_TYPE ?= Release
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-DEMO_CONFIG ?= configs/fmnist_mlp.json
+DEMO_CONFIG ?= configs/fmnist_mlp_ddp.json
+DEMO_RANKS ?= 2
+# Open MPI refuses root without these, and more ranks than cores without --oversubscribe.
+MPIRUN ?= OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe
 
 .PHONY: all setup configure build demo test clean
 
@@ -20,7 +23,7 @@ build: configure
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 demo: build
-	$(BUILD_DIR)/bin/cohort-train --config $(DEMO_CONFIG)
+	$(MPIRUN) -np $(DEMO_RANKS) $(BUILD_DIR)/bin/cohort-train --config $(DEMO_CONFIG)
 
 test: build
 	@cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

@@ -2,9 +2,13 @@
 // test set and prints the final metrics as one JSON line on stdout.
 //
 //   cohort-train --config configs/fmnist_mlp.json [--set optimizer.lr=0.05 ...] [--resume CKPT]
+//   cohort-train --config job.json --find-batch-size   (prints the largest micro-batch that fits)
+//
+// While it trains, `kill -USR1 <pid>` logs a memory report at the next step.
 //
 // Exit status: 0 success, 1 training failed, 2 bad input (one sentence on stderr).
 
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,9 +18,11 @@
 
 #include "cohort/config/config.h"
 #include "cohort/core/error.h"
+#include "cohort/distributed/runtime.h"
 #include "cohort/job/training_job.h"
 #include "cohort/logging/logging.h"
-#include "cohort/runtime/device.h"
+#include "cohort/memory/batch_size_finder.h"
+#include "cohort/memory/memory_report.h"
 
 namespace {
 
@@ -27,7 +33,55 @@ struct Arguments {
   std::string log_level;
   bool print_config = false;
   bool print_reference = false;
+  bool find_batch_size = false;
 };
+
+/// --find-batch-size: the largest micro-batch whose training step fits, as one JSON line.
+int find_batch_size(const nlohmann::json& config, const std::string& source) {
+  cohort::job::TrainingJob job(config, source);
+  auto& trainer = job.trainer();
+  if (trainer.strategy().data_parallel_size() != 1)
+    throw cohort::InputError("--find-batch-size runs on one process; start it without mpirun (the micro-batch that "
+                             "fits one device fits each rank of ddp).");
+  const auto& memory = config.at("memory");
+  const auto result = cohort::memory::find_batch_size(trainer.strategy(), trainer.options().loss(), *job.data().train,
+                                                      cohort::memory::BatchSizeSearchOptions()
+                                                          .fraction(memory.at("fraction").get<double>())
+                                                          .cpu_budget_mb(memory.at("cpu_budget_mb").get<int64_t>())
+                                                          .autocast(trainer.step_runner().autocast()));
+  const auto budget = cohort::memory::format_bytes(result.budget_bytes);
+  if (result.micro_batch_size == 0)
+    throw std::runtime_error("not even a micro-batch of 1 example fits in " + budget + " on " + result.device +
+                             "; see docs/memory.md.");
+  const auto batch = config.at("loader").at("batch_size").get<int64_t>();
+  const auto accumulation = (batch + result.micro_batch_size - 1) / result.micro_batch_size;
+  spdlog::info("the largest micro-batch that fits in {} on {} is {}{}; for loader.batch_size {} set "
+               "trainer.accumulation_steps to at least {}",
+               budget, result.device, result.reached_max ? "at least " : "", result.micro_batch_size, batch,
+               accumulation);
+  auto line = result.to_json();
+  line["batch_size"] = batch;
+  line["accumulation_steps"] = accumulation;
+  std::cout << line.dump() << std::endl;
+  return cohort::kExitSuccess;
+}
+
+/// The configured level; ranks other than 0 keep to warnings unless asked for
+/// more on the command line, so a job's log reads like one process's.
+std::string log_level(const Arguments& args, const cohort::config::Json& config, int rank) {
+  if (!args.log_level.empty()) return args.log_level;
+  const auto level = config.at("log_level").get<std::string>();
+  return rank != 0 && level == "info" ? "warn" : level;
+}
+
+/// Prints `message` and ends the process with `status`. In a job of several
+/// ranks the others may be waiting in a collective for this one, so the whole
+/// job is ended instead of leaving them to the watchdog.
+int fail(const std::string& message, int status) {
+  std::cerr << "cohort-train: " << message << std::endl;
+  if (cohort::distributed::world_size() > 1) cohort::distributed::abort_job(message, status);
+  return status;
+}
 
 int run(const Arguments& args) {
   const auto schema = cohort::job::training_schema();
@@ -37,13 +91,16 @@ int run(const Arguments& args) {
   }
   if (args.config_path.empty()) throw cohort::InputError("--config FILE is required.");
   auto config = cohort::config::load(args.config_path, args.overrides, schema);
-  const int rank = cohort::runtime::launcher_rank();
-  cohort::logging::setup(rank, args.log_level.empty() ? config.at("log_level").get<std::string>() : args.log_level);
+  const int rank = cohort::distributed::world_rank();
+  cohort::logging::setup(rank, log_level(args, config, rank));
   if (args.print_config) {
     std::cout << config.dump(2) << "\n";
     return cohort::kExitSuccess;
   }
 
+  if (args.find_batch_size) return find_batch_size(config, args.config_path);
+
+  cohort::memory::install_report_signal(SIGUSR1);
   cohort::job::TrainingJob job(config, args.config_path);
   if (!args.resume.empty()) job.resume(args.resume);
   const auto epochs = job.fit();
@@ -73,6 +130,9 @@ int main(int argc, char** argv) {
   app.add_option("-r,--resume", args.resume, "continue from a checkpoint file or a directory of them");
   app.add_option("--log-level", args.log_level, "trace, debug, info, warn, error or off (overrides log_level)");
   app.add_flag("--print-config", args.print_config, "print the complete config with defaults, then exit");
+  app.add_flag("--find-batch-size", args.find_batch_size,
+               "print the largest micro-batch whose training step fits in memory (memory.fraction, "
+               "memory.cpu_budget_mb), then exit");
   app.add_flag("--print-config-reference", args.print_reference,
                "print the Markdown reference of every config key, then exit");
   try {
@@ -83,13 +143,12 @@ int main(int argc, char** argv) {
   }
 
   try {
-    cohort::logging::setup(cohort::runtime::launcher_rank(), "info");
+    cohort::distributed::initialize(&argc, &argv);
+    cohort::logging::setup(cohort::distributed::world_rank(), "info");
     return run(args);
   } catch (const cohort::InputError& error) {
-    std::cerr << "cohort-train: " << error.what() << std::endl;
-    return cohort::kExitBadInput;
+    return fail(error.what(), cohort::kExitBadInput);
   } catch (const std::exception& error) {
-    std::cerr << "cohort-train: training failed: " << cohort::describe_exception(error) << std::endl;
-    return cohort::kExitTrainingFailed;
+    return fail("training failed: " + cohort::describe_exception(error), cohort::kExitTrainingFailed);
   }
 }

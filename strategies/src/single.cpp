@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "cohort/precision/autocast.h"
+
 namespace cohort::strategies {
 
 Single::Single(SingleOptions options) : options_(std::move(options)) {}
@@ -14,21 +16,33 @@ void Single::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::O
   model_.ptr()->to(options_.device());
 }
 
-trainer::Stats Single::train_step(const data::Batch& batch, const LossFn& loss) {
-  optimizer_->zero_grad();
-  const auto target = batch.target.to(options_.device(), /*non_blocking=*/true);
-  const auto output = model_.forward(batch.data.to(options_.device(), /*non_blocking=*/true));
+void Single::zero_grad() { optimizer_->zero_grad(); }
+
+torch::Tensor Single::forward(const torch::Tensor& input, const MicroStep& micro_step) {
+  precision::AutocastGuard autocast(options_.device().type(), micro_step.autocast);
+  return model_.forward(input.to(options_.device(), /*non_blocking=*/true));
+}
+
+trainer::Stats Single::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
+  const auto target = micro.target.to(options_.device(), /*non_blocking=*/true);
+  const auto output = forward(micro.data, micro_step);
   const auto value = loss(output, target);
-  value.backward();
-  optimizer_->step();
+  if (micro_step.loss_weight == 1.0)
+    value.backward();
+  else
+    (value * micro_step.loss_weight).backward();
   return batch_stats(output.detach(), target, value.detach());
 }
 
+void Single::step() { optimizer_->step(); }
+
 trainer::Stats Single::eval_step(const data::Batch& batch, const LossFn& loss) {
   const auto target = batch.target.to(options_.device(), /*non_blocking=*/true);
-  const auto output = model_.forward(batch.data.to(options_.device(), /*non_blocking=*/true));
+  const auto output = forward(batch.data, MicroStep{});
   return batch_stats(output, target, loss(output, target));
 }
+
+std::vector<torch::Tensor> Single::parameters() const { return model_.ptr()->parameters(); }
 
 void Single::save(torch::serialize::OutputArchive& archive) const {
   torch::serialize::OutputArchive model_archive, optimizer_archive;

@@ -88,15 +88,40 @@ DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, DataLoaderOptions
     : dataset_(std::move(dataset)), options_(std::move(options)) {
   TORCH_CHECK(dataset_, "DataLoader needs a dataset");
   TORCH_CHECK(options_.batch_size() > 0, "DataLoader batch_size must be positive");
+  TORCH_CHECK(options_.num_replicas() > 0 && options_.rank() >= 0 && options_.rank() < options_.num_replicas(),
+              "DataLoader rank must be in [0, num_replicas)");
+}
+
+int64_t DataLoader::shard_size() const {
+  const int64_t n = dataset_->size(), replicas = options_.num_replicas();
+  switch (options_.shard_policy()) {
+    case ShardPolicy::kPad: return (n + replicas - 1) / replicas;
+    case ShardPolicy::kDrop: return n / replicas;
+    case ShardPolicy::kUneven: break;
+  }
+  return (n - options_.rank() + replicas - 1) / replicas;
+}
+
+torch::Tensor DataLoader::shard(const torch::Tensor& order) const {
+  const int64_t replicas = options_.num_replicas();
+  if (replicas == 1) return order;
+  const int64_t n = order.size(0);
+  torch::Tensor dealt = order;
+  if (options_.shard_policy() == ShardPolicy::kPad && n % replicas != 0) {
+    const int64_t missing = shard_size() * replicas - n;
+    dealt = torch::cat({order, order.repeat((missing + n - 1) / n).slice(0, 0, missing)});
+  }
+  const int64_t end = options_.shard_policy() == ShardPolicy::kUneven ? n : shard_size() * replicas;
+  return dealt.slice(0, options_.rank(), end, replicas).contiguous();
 }
 
 int64_t DataLoader::num_samples() const {
-  const int64_t n = dataset_->size();
+  const int64_t n = shard_size();
   return options_.drop_last() ? (n / options_.batch_size()) * options_.batch_size() : n;
 }
 
 int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size(), b = options_.batch_size();
+  const int64_t n = shard_size(), b = options_.batch_size();
   return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
@@ -105,7 +130,7 @@ std::unique_ptr<Epoch> DataLoader::epoch(int64_t epoch) const {
   torch::Tensor order = options_.shuffle()
                             ? torch::tensor(seeded_permutation(n, mix(options_.seed(), uint64_t(epoch))))
                             : torch::arange(n, torch::kInt64);
-  return std::make_unique<Epoch>(dataset_, order.slice(0, 0, num_samples()), options_, num_batches());
+  return std::make_unique<Epoch>(dataset_, shard(order).slice(0, 0, num_samples()), options_, num_batches());
 }
 
 }  // namespace cohort::data

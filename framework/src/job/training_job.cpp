@@ -1,6 +1,8 @@
 #include "cohort/job/training_job.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -9,6 +11,8 @@
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
 #include "cohort/logging/logging.h"
+#include "cohort/memory/leak_detector.h"
+#include "cohort/precision/loss_scaler.h"
 #include "cohort/models/registry.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/optim/optimizers.h"
@@ -28,10 +32,16 @@ Schema loader_schema() {
   return Schema()
       .integer("batch_size", defaults.batch_size(), "examples per training step", Range::at_least(1))
       .integer("eval_batch_size", 1000, "examples per evaluation step", Range::at_least(1))
-      .integer("num_workers", 2, "threads that build batches ahead (0 = on the training thread)", Range::at_least(0))
+      .integer("num_workers", -1,
+               "threads that build batches ahead (0 = on the training thread; -1 = four per device of the rank, at "
+               "most the cores each rank of the node has)",
+               Range::at_least(-1))
       .integer("prefetch", defaults.prefetch(), "batches each worker may build ahead", Range::at_least(1))
       .boolean("shuffle", defaults.shuffle(), "reshuffle the training set every epoch")
-      .boolean("drop_last", defaults.drop_last(), "drop a last training batch smaller than batch_size");
+      .boolean("drop_last", defaults.drop_last(), "drop a last training batch smaller than batch_size")
+      .choice("uneven_shards", "pad", {"pad", "drop"},
+              "with several data-parallel ranks, when the training set does not split evenly: repeat examples "
+              "(pad) or leave the rest out (drop), so every rank takes the same number of steps");
 }
 
 Schema trainer_schema() {
@@ -42,11 +52,87 @@ Schema trainer_schema() {
                "write a checkpoint every this many epochs and after the last (0 = never)", Range::at_least(0))
       .integer("keep_checkpoints", defaults.keep_checkpoints(), "newest checkpoints kept (0 = all)",
                Range::at_least(0))
+      .integer("accumulation_steps", 1,
+               "micro-batches each batch is cut into; their gradients add up to one step on the whole batch",
+               Range::at_least(1))
       .integer("log_every", defaults.log_every(), "steps between progress log lines", Range::at_least(1))
       .choice("progress", "auto", {"auto", "bar", "log", "none"},
               "auto draws a bar on a terminal and writes log lines otherwise")
       .integer("max_steps_per_epoch", defaults.max_steps_per_epoch(),
-               "stop each epoch after this many steps (0 = whole epoch)", Range::at_least(0));
+               "stop each epoch after this many steps (0 = whole epoch)", Range::at_least(0))
+      .choice("nonfinite_loss", "fail", {"fail", "skip"},
+              "a step whose loss is inf or NaN: stop training naming the step (fail), or drop its gradients, warn and "
+              "go on (skip)");
+}
+
+Schema memory_schema() {
+  const memory::LeakDetectorOptions leak;
+  return Schema()
+      .choice("oom_policy", "shrink", {"shrink", "fail"},
+              "a step that runs out of memory: halve the micro-batch and double the accumulation, so the result "
+              "stays the same, and retry (shrink), or stop (fail)")
+      .integer("leak_check_steps", leak.every(),
+               "steps between samples of the memory in use; a steady rise over leak_window samples is warned "
+               "about (0 = off)",
+               Range::at_least(0))
+      .integer("leak_window", leak.window(), "samples a steady rise must span before the leak warning",
+               Range::at_least(3))
+      .number("leak_threshold_mb", leak.threshold_bytes() / (1024.0 * 1024.0),
+              "the least rise over the window, in MiB, that is warned about", Range::positive())
+      .number("fraction", 0.9,
+              "--find-batch-size: the share of the device's memory (CUDA) or, with cpu_budget_mb 0, of the "
+              "memory available to the process (CPU) a training step may use",
+              Range{0.0, 1.0, true, false})
+      .integer("cpu_budget_mb", 0,
+               "--find-batch-size on the CPU: the most resident memory, in MiB, the process may reach (0 = "
+               "fraction of what is available)",
+               Range::at_least(0));
+}
+
+Schema loss_scaler_schema() {
+  const precision::LossScalerOptions defaults;
+  return Schema()
+      .number("init_scale", defaults.init_scale(), "the loss scale at the start", Range::positive())
+      .number("growth_factor", defaults.growth_factor(), "multiplies the scale after growth_interval good steps",
+              Range{1.0, std::nullopt, true, false})
+      .number("backoff_factor", defaults.backoff_factor(), "multiplies the scale after a step that overflowed",
+              Range{0.0, 1.0, true, true})
+      .integer("growth_interval", defaults.growth_interval(), "good steps in a row before the scale grows",
+               Range::at_least(1));
+}
+
+/// Data-loading threads: `configured`, or for -1 four per device of this rank
+/// (one device per rank), at most the cores of the node each rank has.
+int64_t loader_workers(int64_t configured) {
+  if (configured >= 0) return configured;
+  const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  const int64_t per_rank = std::max<int64_t>(1, cores / std::max(1, runtime::launcher_local_size()));
+  return std::min<int64_t>(4, per_rank);
+}
+
+/// How each step runs: accumulation, precision, loss scaling and what it does when things go wrong.
+trainer::StepOptions step_options(const Json& config) {
+  const auto& loop = config.at("trainer");
+  const auto& scaler = config.at("loss_scaler");
+  return trainer::StepOptions()
+      .accumulation_steps(loop.at("accumulation_steps").get<int64_t>())
+      .precision(trainer::parse_precision(config.at("precision").get<std::string>()))
+      .loss_scaler(precision::LossScalerOptions()
+                       .init_scale(scaler.at("init_scale").get<double>())
+                       .growth_factor(scaler.at("growth_factor").get<double>())
+                       .backoff_factor(scaler.at("backoff_factor").get<double>())
+                       .growth_interval(scaler.at("growth_interval").get<int64_t>()))
+      .oom_policy(config.at("memory").at("oom_policy").get<std::string>() == "fail" ? memory::OomPolicy::kFail
+                                                                                   : memory::OomPolicy::kShrink)
+      .nonfinite_loss(loop.at("nonfinite_loss").get<std::string>() == "skip" ? trainer::NonFiniteLoss::kSkip
+                                                                              : trainer::NonFiniteLoss::kFail);
+}
+
+memory::LeakDetectorOptions leak_options(const Json& memory) {
+  return memory::LeakDetectorOptions()
+      .every(memory.at("leak_check_steps").get<int64_t>())
+      .window(memory.at("leak_window").get<int64_t>())
+      .threshold_bytes(memory.at("leak_threshold_mb").get<double>() * 1024.0 * 1024.0);
 }
 
 trainer::ProgressStyle progress_style(const std::string& name) {
@@ -56,15 +142,22 @@ trainer::ProgressStyle progress_style(const std::string& name) {
   return trainer::ProgressStyle::kAuto;
 }
 
+/// A loader of this rank's shard of `dataset`: batch_size is per rank.
 std::unique_ptr<data::DataLoader> make_loader(const std::shared_ptr<data::TensorDataset>& dataset, const Json& loader,
-                                              bool training, uint64_t seed) {
+                                              bool training, uint64_t seed, const strategies::Strategy& strategy) {
   if (!dataset) return nullptr;
   const auto batch = loader.at(training ? "batch_size" : "eval_batch_size").get<int64_t>();
+  const auto uneven = !training                                        ? data::ShardPolicy::kUneven
+                      : loader.at("uneven_shards").get<std::string>() == "drop" ? data::ShardPolicy::kDrop
+                                                                                 : data::ShardPolicy::kPad;
   return std::make_unique<data::DataLoader>(dataset, data::DataLoaderOptions()
                                                          .batch_size(batch)
+                                                         .num_replicas(strategy.data_parallel_size())
+                                                         .rank(strategy.data_parallel_rank())
+                                                         .shard_policy(uneven)
                                                          .shuffle(training && loader.at("shuffle").get<bool>())
                                                          .drop_last(training && loader.at("drop_last").get<bool>())
-                                                         .num_workers(loader.at("num_workers").get<int64_t>())
+                                                         .num_workers(loader_workers(loader.at("num_workers").get<int64_t>()))
                                                          .prefetch(loader.at("prefetch").get<int64_t>())
                                                          .seed(seed));
 }
@@ -84,6 +177,10 @@ Schema training_schema() {
   optim::optimizer_registry().add_to_schema(schema, "optimizer", "sgd", "the optimizer");
   optim::lr_schedule_registry().add_to_schema(schema, "lr_schedule", "constant", "the learning-rate schedule");
   schema.object("trainer", trainer_schema(), "the training loop");
+  schema.choice("precision", "fp32", {"fp32", "fp16", "bf16"},
+                "the type forward runs in: fp32, or autocast to bf16 or fp16 (fp16 with loss scaling, for GPUs without bf16)");
+  schema.object("loss_scaler", loss_scaler_schema(), "the dynamic loss scaling of precision fp16");
+  schema.object("memory", memory_schema(), "out-of-memory recovery, the leak check and --find-batch-size");
   strategies::strategy_registry().add_to_schema(schema, "strategy", "single", "how each step runs on the devices");
   schema.object("runtime",
                 Schema().integer("threads", 0, "LibTorch threads per process (0 = the node's cores / ranks on it)",
@@ -111,17 +208,17 @@ TrainingJob::TrainingJob(Json config, std::string source) : config_(std::move(co
   spdlog::debug("{} torch threads; {}", threads, runtime::build_summary());
   torch::manual_seed(seed);
 
+  auto strategy = named([&] { return strategies::strategy_registry().create(config_.at("strategy")); });
   data_ = named([&] { return data::dataset_registry().create(config_.at("data"), seed); });
   const auto& loader = config_.at("loader");
-  train_loader_ = make_loader(data_.train, loader, true, seed);
-  validation_loader_ = make_loader(data_.validation, loader, false, seed);
-  test_loader_ = make_loader(data_.test, loader, false, seed);
+  train_loader_ = make_loader(data_.train, loader, true, seed, *strategy);
+  validation_loader_ = make_loader(data_.validation, loader, false, seed, *strategy);
+  test_loader_ = make_loader(data_.test, loader, false, seed, *strategy);
 
   const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes()};
   auto model = named([&] { return models::model_registry().create(config_.at("model"), inputs); });
   auto optimizer =
       named([&] { return optim::optimizer_registry().create(config_.at("optimizer"), model.ptr()->parameters()); });
-  auto strategy = named([&] { return strategies::strategy_registry().create(config_.at("strategy")); });
   const auto& loop = config_.at("trainer");
   trainer_ = std::make_unique<trainer::Trainer>(
       model, optimizer,
@@ -135,6 +232,8 @@ TrainingJob::TrainingJob(Json config, std::string source) : config_(std::move(co
           .max_steps_per_epoch(loop.at("max_steps_per_epoch").get<int64_t>())
           .strategy(strategy)
           .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
+          .step(step_options(config_))
+          .leak_check(leak_options(config_.at("memory")))
           .config(config_));
   spdlog::info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,
                data_.train->size(), data_.validation ? data_.validation->size() : 0, data_.test->size(),

@@ -10,6 +10,7 @@
 #include <ATen/Version.h>
 
 #include "cohort/core/error.h"
+#include "cohort/distributed/runtime.h"
 
 namespace cohort::runtime {
 namespace {
@@ -21,13 +22,23 @@ int env_int(std::initializer_list<const char*> names, int fallback) {
   return fallback;
 }
 
+// Once MPI is up its answers win (the local ones come from
+// MPI_Comm_split_type, which works under any launcher); before that, and in a
+// single process, the launcher's environment. Never brings MPI up itself.
+bool mpi_up() { return distributed::is_initialized() && distributed::mpi_active(); }
+
 }  // namespace
 
-int launcher_rank() { return env_int({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"}, 0); }
+int launcher_rank() {
+  if (mpi_up()) return distributed::world_rank();
+  return env_int({"OMPI_COMM_WORLD_RANK", "PMI_RANK", "SLURM_PROCID"}, 0);
+}
 int launcher_local_rank() {
+  if (mpi_up()) return distributed::local_rank();
   return env_int({"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID", "SLURM_LOCALID"}, 0);
 }
 int launcher_local_size() {
+  if (mpi_up()) return distributed::local_size();
   return env_int({"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"}, 1);
 }
 

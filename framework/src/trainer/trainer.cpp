@@ -26,6 +26,28 @@ nlohmann::json stats_json(const std::string& prefix, const Stats& stats) {
           {prefix + "_samples", stats.samples}};
 }
 
+/// Micro-batching, skipped steps and loss scale of an epoch, for metrics.jsonl.
+nlohmann::json step_json(const EpochResult& result, const StepRunner& runner) {
+  nlohmann::json line = {{"micro_batch_size", result.micro_batch_size},
+                         {"accumulation_steps", result.accumulation_steps},
+                         {"skipped_steps", result.skipped_nonfinite + result.skipped_overflow},
+                         {"memory", result.memory.to_json()}};
+  if (const auto* scaler = runner.loss_scaler()) line["loss_scale"] = scaler->scale();
+  return line;
+}
+
+/// What the epoch log line adds when a step changed its micro-batch or skipped.
+std::string step_text(const EpochResult& result, const StepRunner& runner) {
+  std::string text;
+  if (runner.shrinks() > 0)
+    text += fmt::format("; micro-batch {} x {} after running out of memory", result.micro_batch_size,
+                        result.accumulation_steps);
+  if (result.skipped_nonfinite > 0) text += fmt::format("; {} steps skipped (non-finite loss)", result.skipped_nonfinite);
+  if (result.skipped_overflow > 0) text += fmt::format("; {} steps skipped (fp16 overflow)", result.skipped_overflow);
+  if (const auto* scaler = runner.loss_scaler()) text += fmt::format("; loss scale {}", scaler->scale());
+  return text;
+}
+
 }  // namespace
 
 torch::Tensor cross_entropy(const torch::Tensor& output, const torch::Tensor& target) {
@@ -39,9 +61,11 @@ Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optim
       options_(std::move(options)),
       // The schedule keeps the configured rates before a checkpoint can replace them.
       schedule_(options_.lr_schedule(), optim::learning_rates(*optimizer_)),
+      step_runner_(options_.step()),
       progress_(options_.progress(), options_.log_every()) {
   if (!options_.strategy()) options_.strategy(std::make_shared<strategies::Single>());
   options_.strategy()->prepare(model_, optimizer_);
+  leak_detector_ = std::make_unique<memory::LeakDetector>(options_.leak_check(), options_.strategy()->input_device());
   learning_rate_ = optim::learning_rates(*optimizer_).at(0);
 }
 
@@ -64,18 +88,26 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t steps_per_epoc
   model_.ptr()->train();
   auto& strategy = *options_.strategy();
   auto pass = train.epoch(epochs_done_);
+  memory::reset_cuda_peaks();
   progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
   Stats stats;
   for (int64_t step = 0; step < steps_per_epoch; ++step) {
     auto batch = pass->next();
     if (!batch) break;
     learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
-    stats += strategy.train_step(*batch, options_.loss());
+    stats += step_runner_.run(*batch, strategy, options_.loss(), steps_done_ + 1);
     ++steps_done_;
+    watch_memory();
     progress_.update(step + 1, stats);
   }
   progress_.finish();
   return strategy.reduce(stats);
+}
+
+void Trainer::watch_memory() {
+  if (auto warning = leak_detector_->after_step(steps_done_)) spdlog::warn("{}", warning->message());
+  if (memory::take_report_request())
+    spdlog::info("memory after step {}: {}", steps_done_, memory::capture_memory_report().format());
 }
 
 std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data::DataLoader* validation) {
@@ -87,11 +119,18 @@ std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data:
     EpochResult result;
     result.epoch = epochs_done_ + 1;
     const auto start = Clock::now();
+    const auto skipped_nonfinite = step_runner_.skipped_nonfinite();
+    const auto skipped_overflow = step_runner_.skipped_overflow();
     result.train = train_epoch(train, steps_per_epoch, total_steps);
     result.seconds = seconds_since(start);
     result.samples_per_second = double(result.train.samples) / std::max(result.seconds, 1e-9);
     result.learning_rate = learning_rate_;
     if (validation) result.validation = evaluate(*validation);
+    result.memory = memory::capture_memory_report();
+    result.micro_batch_size = step_runner_.micro_batch_size(train.options().batch_size());
+    result.accumulation_steps = step_runner_.accumulation_steps();
+    result.skipped_nonfinite = step_runner_.skipped_nonfinite() - skipped_nonfinite;
+    result.skipped_overflow = step_runner_.skipped_overflow() - skipped_overflow;
     ++epochs_done_;
     record(result);
     checkpoint_if_due();
@@ -120,15 +159,17 @@ void Trainer::record(const EpochResult& result) {
                          {"epoch_seconds", result.seconds},
                          {"samples_per_second", result.samples_per_second}};
   line.update(stats_json("train", result.train));
+  line.update(step_json(result, step_runner_));
   std::string validation_text;
   if (result.validation) {
     line.update(stats_json("val", *result.validation));
     validation_text = fmt::format(" val_loss {:.4f} val_acc {:.4f}", result.validation->mean_loss(),
                                   result.validation->accuracy());
   }
-  spdlog::info("epoch {}/{} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s)",
+  spdlog::info("epoch {}/{} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
                result.epoch, options_.epochs(), result.train.mean_loss(), result.train.accuracy(), validation_text,
-               result.learning_rate, result.samples_per_second, result.seconds);
+               result.learning_rate, result.samples_per_second, result.seconds, step_text(result, step_runner_),
+               result.memory.format());
   if (auto* log = metrics()) log->write(line);
 }
 

@@ -18,6 +18,12 @@
 
 namespace cohort::data {
 
+/// What a sharded loader does when the examples do not split evenly over the
+/// replicas. Training needs every rank to take the same number of steps, so it
+/// pads (repeating examples from the start of the epoch's order) or drops the
+/// rest; evaluation can take uneven shards, counting each example once.
+enum class ShardPolicy { kPad, kDrop, kUneven };
+
 struct DataLoaderOptions {
   TORCH_ARG(int64_t, batch_size) = 64;
   /// Reshuffle every epoch (from seed and epoch), or keep the dataset's order.
@@ -29,6 +35,13 @@ struct DataLoaderOptions {
   /// Batches each worker may have ready ahead of the consumer.
   TORCH_ARG(int64_t, prefetch) = 2;
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Distributed sampling: the epoch's order (the same on every rank) is dealt
+  /// out round-robin to `num_replicas` ranks and this loader keeps shard
+  /// `rank`. Dealt round-robin, batch j of every rank together is exactly batch
+  /// j of one process with num_replicas times the batch size.
+  TORCH_ARG(int64_t, num_replicas) = 1;
+  TORCH_ARG(int64_t, rank) = 0;
+  TORCH_ARG(ShardPolicy, shard_policy) = ShardPolicy::kPad;
 };
 
 /// One pass over the data. Hands batches out in order with next(); its worker
@@ -76,12 +89,18 @@ class DataLoader {
   /// on the seed and `epoch` alone, so a resumed run sees the same batches.
   std::unique_ptr<Epoch> epoch(int64_t epoch) const;
 
+  /// Batches and examples of one epoch on this rank.
   int64_t num_batches() const;
   int64_t num_samples() const;
   const Dataset& dataset() const { return *dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
  private:
+  /// Examples in this rank's shard, before batching.
+  int64_t shard_size() const;
+  /// This rank's shard of the epoch's order of the whole dataset.
+  torch::Tensor shard(const torch::Tensor& order) const;
+
   std::shared_ptr<const Dataset> dataset_;
   DataLoaderOptions options_;
 };

@@ -12,8 +12,10 @@ namespace cohort::runtime {
 /// this machine does not have.
 torch::Device parse_device(const std::string& text);
 
-/// This process's rank and the number of ranks on its node, as the launcher
-/// (Open MPI, MPICH/PMI, Slurm) announces them; 0 and 1 without a launcher.
+/// This process's rank and the number of ranks on its node: from MPI once
+/// cohort::distributed::initialize() has brought it up, otherwise as the
+/// launcher (Open MPI, MPICH/PMI, Slurm) announces them; 0 and 1 without a
+/// launcher. They never bring MPI up themselves.
 int launcher_rank();
 int launcher_local_rank();
 int launcher_local_size();

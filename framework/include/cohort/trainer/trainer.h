@@ -16,11 +16,14 @@
 #include <torch/optim/optimizer.h>
 
 #include "cohort/data/data_loader.h"
+#include "cohort/memory/leak_detector.h"
+#include "cohort/memory/memory_report.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/strategies/strategy.h"
 #include "cohort/trainer/metrics_log.h"
 #include "cohort/trainer/progress.h"
 #include "cohort/trainer/stats.h"
+#include "cohort/trainer/step_runner.h"
 
 namespace cohort::trainer {
 
@@ -44,6 +47,11 @@ struct TrainerOptions {
   TORCH_ARG(std::shared_ptr<strategies::Strategy>, strategy) = nullptr;
   TORCH_ARG(strategies::LossFn, loss) = cross_entropy;
   TORCH_ARG(optim::LrScheduleOptions, lr_schedule) = {};
+  /// How each batch is cut into micro-batches (gradient accumulation), its
+  /// precision, and what a step does on running out of memory or a non-finite loss.
+  TORCH_ARG(StepOptions, step) = {};
+  /// Warns when memory grows steadily from step to step (every = 0: off).
+  TORCH_ARG(memory::LeakDetectorOptions, leak_check) = {};
   /// Saved in checkpoints so each one says how it was made.
   TORCH_ARG(nlohmann::json, config) = nlohmann::json::object();
 };
@@ -55,6 +63,15 @@ struct EpochResult {
   double learning_rate = 0.0;
   double seconds = 0.0;
   double samples_per_second = 0.0;
+  /// Memory at the end of the epoch (CUDA peaks since the epoch began).
+  memory::MemoryReport memory;
+  /// Micro-batch and accumulation in use at the end of the epoch (for a full
+  /// batch), which a step that ran out of memory may have changed.
+  int64_t micro_batch_size = 0;
+  int64_t accumulation_steps = 1;
+  /// Steps skipped in this epoch: non-finite loss, fp16 overflow.
+  int64_t skipped_nonfinite = 0;
+  int64_t skipped_overflow = 0;
 };
 
 class Trainer {
@@ -83,9 +100,13 @@ class Trainer {
   torch::nn::AnyModule& model() { return model_; }
   strategies::Strategy& strategy() { return *options_.strategy(); }
   const TrainerOptions& options() const { return options_; }
+  const StepRunner& step_runner() const { return step_runner_; }
+  const memory::LeakDetector& leak_detector() const { return *leak_detector_; }
 
  private:
   Stats train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps);
+  /// After each step: the leak check, and a memory report when one was asked for.
+  void watch_memory();
   void record(const EpochResult& result);
   void checkpoint_if_due();
   /// Opens metrics.jsonl on the first record of this run. A fresh run
@@ -97,6 +118,8 @@ class Trainer {
   std::shared_ptr<torch::optim::Optimizer> optimizer_;
   TrainerOptions options_;
   optim::LrSchedule schedule_;
+  StepRunner step_runner_;
+  std::unique_ptr<memory::LeakDetector> leak_detector_;
   Progress progress_;
   std::unique_ptr<MetricsLog> metrics_;
   bool resumed_ = false;

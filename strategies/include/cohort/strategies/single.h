@@ -18,14 +18,21 @@ class Single : public Strategy {
 
   std::string name() const override { return "single"; }
   void prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) override;
-  trainer::Stats train_step(const data::Batch& batch, const LossFn& loss) override;
+  void zero_grad() override;
+  trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) override;
+  void step() override;
   trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) override;
+  std::vector<torch::Tensor> parameters() const override;
+  torch::Device input_device() const override { return options_.device(); }
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
   torch::Device device() const { return options_.device(); }
 
- private:
+ protected:
+  /// The model's output on `input` (moved to the device), under autocast when asked.
+  torch::Tensor forward(const torch::Tensor& input, const MicroStep& micro_step);
+
   SingleOptions options_;
   torch::nn::AnyModule model_;
   std::shared_ptr<torch::optim::Optimizer> optimizer_;

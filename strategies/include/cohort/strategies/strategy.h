@@ -1,10 +1,16 @@
 #pragma once
 // A strategy decides how one training step runs on the devices and ranks it is
 // given. The Trainer talks only to this interface.
+//
+// A step is: zero_grad(), then forward_backward() on each micro-batch of the
+// batch (gradients accumulate; the last one is where data-parallel strategies
+// exchange them), then step(). train_step() does all three for one batch.
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/nn/modules/container/any.h>
 #include <torch/optim/optimizer.h>
@@ -18,6 +24,18 @@ namespace cohort::strategies {
 /// A loss reduced to the mean over the batch, e.g. cross entropy on logits.
 using LossFn = std::function<torch::Tensor(const torch::Tensor& output, const torch::Tensor& target)>;
 
+/// How one micro-batch of a step runs.
+struct MicroStep {
+  /// Multiplies the loss before backward: the micro-batch's share of the step
+  /// (its size over the step's), times the loss scale under fp16.
+  double loss_weight = 1.0;
+  /// Whether this is the step's last micro-batch, whose backward reduces the
+  /// gradients over ranks (earlier ones only accumulate locally).
+  bool last = true;
+  /// Runs forward under autocast to this type; none = full precision.
+  std::optional<torch::ScalarType> autocast;
+};
+
 class Strategy {
  public:
   virtual ~Strategy() = default;
@@ -29,9 +47,29 @@ class Strategy {
   /// any step or load().
   virtual void prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) = 0;
 
-  /// zero_grad, forward, loss, backward and optimizer step on one batch.
-  /// Returns this rank's statistics of the batch.
-  virtual trainer::Stats train_step(const data::Batch& batch, const LossFn& loss) = 0;
+  /// Clears the gradients before a step's first micro-batch.
+  virtual void zero_grad() = 0;
+
+  /// Forward, loss and backward on one micro-batch; its gradients add to the
+  /// step's. Returns the micro-batch's statistics (unweighted loss).
+  virtual trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss,
+                                          const MicroStep& micro_step) = 0;
+
+  /// Brings the strategy back to a consistent state after forward_backward()
+  /// threw part-way (e.g. out of memory): a data-parallel strategy completes
+  /// the gradient exchange its peers are waiting for. The gradients are then
+  /// meaningless; the caller calls zero_grad() before trying again.
+  virtual void abandon_step() {}
+
+  /// Whether `local` is true on any rank; every rank must call it. The
+  /// identity for one process.
+  virtual bool any_rank(bool local) { return local; }
+
+  /// Applies the accumulated gradients (the optimizer's step).
+  virtual void step() = 0;
+
+  /// zero_grad(), forward_backward() on the whole batch, step().
+  trainer::Stats train_step(const data::Batch& batch, const LossFn& loss);
 
   /// Forward and loss only; the caller has put the model in eval mode under
   /// torch::NoGradGuard.
@@ -40,8 +78,19 @@ class Strategy {
   /// Combines statistics over every rank of the job (the identity for one process).
   virtual trainer::Stats reduce(const trainer::Stats& local) { return local; }
 
+  /// How many replicas share the data, and which one this process is: each
+  /// takes its own shard of every epoch (1 and 0 when the data is not split).
+  virtual int64_t data_parallel_size() const { return 1; }
+  virtual int64_t data_parallel_rank() const { return 0; }
+
   /// Whether this process writes logs, metrics and checkpoints for the job.
   virtual bool is_writer() const { return true; }
+
+  /// The parameters this rank trains, whose gradients a step applies.
+  virtual std::vector<torch::Tensor> parameters() const = 0;
+
+  /// Where this rank's inputs go (the first device of the model).
+  virtual torch::Device input_device() const = 0;
 
   /// Writes / restores everything a resumed run needs: model and optimizer state.
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;

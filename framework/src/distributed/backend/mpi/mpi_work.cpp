@@ -1,0 +1,82 @@
+#include "mpi_work.h"
+
+#include "../../checks.h"
+#include "../../runtime_internal.h"
+#include "cohort/distributed/runtime.h"
+#include "mpi_support.h"
+
+namespace cohort::distributed::detail {
+
+MpiWork::MpiWork(std::shared_ptr<const MpiContext> context, const OperationInfo& operation)
+    : context_(std::move(context)),
+      operation_(operation),
+      deadline_(Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(context_->where.timeout_s))) {}
+
+MpiWork::~MpiWork() {
+  if (done_.load(std::memory_order_acquire) || requests_.empty() || mpi_finalized()) return;
+  try {
+    wait();
+  } catch (...) {
+    // An MPI error in a destructor has nowhere to go; the wait() that would
+    // have reported it was never made.
+  }
+}
+
+MPI_Request* MpiWork::add_request() {
+  requests_.push_back(MPI_REQUEST_NULL);
+  return &requests_.back();
+}
+
+void MpiWork::wait() {
+  // Locked per poll, not per wait: another thread's is_completed() stays quick.
+  poll_until(
+      [this] {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return poll();
+      },
+      deadline_, [this] { expire(); });
+}
+
+bool MpiWork::is_completed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (poll()) return true;
+  // A caller that only ever polls is watched too.
+  if (Clock::now() > deadline_) expire();
+  return false;
+}
+
+void MpiWork::complete() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  finish();
+}
+
+bool MpiWork::poll() {
+  if (done_.load(std::memory_order_relaxed)) return true;
+  int flag = 0;
+  {
+    MpiCallGuard guard;
+    check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE),
+              "MPI_Testall");
+  }
+  if (flag) finish();
+  return done_.load(std::memory_order_relaxed);
+}
+
+void MpiWork::finish() {
+  for (auto& tensor : averages_) divide_for_average(tensor, context_->where.size);
+  for (auto& [from, to] : copies_) to.copy_(from);
+  // The memory is MPI's no more: let the caller's tensors be the only owners.
+  tensors_.clear();
+  averages_.clear();
+  copies_.clear();
+  done_.store(true, std::memory_order_release);
+}
+
+void MpiWork::expire() {
+  const std::string arrivals = operation_.sequence > 0 ? context_->arrivals.missing(operation_.sequence)
+                                                      : point_to_point_arrivals(operation_);
+  abort_job(timeout_message(operation_, context_->where, arrivals));
+}
+
+}  // namespace cohort::distributed::detail

@@ -1,0 +1,91 @@
+#include "cohort/strategies/ddp/ddp.h"
+
+#include <torch/torch.h>
+
+#include "cohort/distributed/runtime.h"
+
+namespace cohort::strategies {
+
+Ddp::Ddp(DdpOptions options)
+    : Single(SingleOptions().device(options.device())), ddp_options_(std::move(options)) {
+  communicator_ = ddp_options_.communicator();
+  if (!communicator_) communicator_ = distributed::world(options_.device().type());
+}
+
+void Ddp::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
+  Single::prepare(std::move(model), std::move(optimizer));
+  broadcast_state(/*parameters=*/true, /*buffers=*/true);
+  reducer_ = std::make_unique<ddp::GradientReducer>(model_.ptr()->parameters(), communicator_,
+                                                    ddp_options_.reducer());
+}
+
+void Ddp::broadcast_state(bool parameters, bool buffers) {
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> tensors;
+  if (parameters)
+    for (const auto& parameter : model_.ptr()->parameters()) tensors.push_back(parameter.detach());
+  if (buffers)
+    for (const auto& buffer : model_.ptr()->buffers()) tensors.push_back(buffer.detach());
+  if (!tensors.empty()) communicator_->broadcast(std::move(tensors), 0);
+}
+
+void Ddp::zero_grad() {
+  buffers_broadcast_ = false;
+  Single::zero_grad();
+}
+
+void Ddp::broadcast_buffers_once() {
+  if (!ddp_options_.broadcast_buffers() || buffers_broadcast_) return;
+  broadcast_state(false, true);
+  buffers_broadcast_ = true;
+}
+
+trainer::Stats Ddp::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
+  const bool synchronize = micro_step.last && !no_sync_;
+  // Buffers (BatchNorm statistics) follow rank 0 once per step, before the
+  // forward pass of the micro-batch that synchronises.
+  if (synchronize) broadcast_buffers_once();
+  reducer_->set_synchronize(synchronize);
+  return Single::forward_backward(micro, loss, micro_step);
+}
+
+void Ddp::abandon_step() {
+  // The peers are in (or will reach) a synchronised backward: match it, and
+  // with the buffer broadcast before it if that had not happened here yet.
+  broadcast_buffers_once();
+  reducer_->abandon();
+}
+
+bool Ddp::any_rank(bool local) {
+  auto flag = torch::tensor({local ? 1 : 0}, torch::kInt32).to(options_.device());
+  communicator_->allreduce(flag, distributed::ReduceOp::kMax);
+  return flag.item<int32_t>() != 0;
+}
+
+trainer::Stats Ddp::reduce(const trainer::Stats& local) {
+  auto totals = torch::tensor({local.loss_sum, double(local.correct), double(local.samples)}, torch::kFloat64)
+                    .to(options_.device());
+  communicator_->allreduce(totals, distributed::ReduceOp::kSum);
+  totals = totals.cpu();
+  trainer::Stats global;
+  global.loss_sum = totals[0].item<double>();
+  global.correct = int64_t(totals[1].item<double>());
+  global.samples = int64_t(totals[2].item<double>());
+  return global;
+}
+
+int64_t Ddp::data_parallel_size() const { return communicator_->size(); }
+int64_t Ddp::data_parallel_rank() const { return communicator_->rank(); }
+bool Ddp::is_writer() const { return communicator_->rank() == 0; }
+
+void Ddp::load(torch::serialize::InputArchive& archive) {
+  Single::load(archive);
+  // Every rank read the same file; the broadcast makes sure they agree even
+  // if a rank's copy differed.
+  broadcast_state(true, true);
+}
+
+Ddp::NoSyncGuard::NoSyncGuard(Ddp& ddp) : ddp_(ddp), previous_(ddp.no_sync_) { ddp_.no_sync_ = true; }
+Ddp::NoSyncGuard::~NoSyncGuard() { ddp_.no_sync_ = previous_; }
+
+}  // namespace cohort::strategies
