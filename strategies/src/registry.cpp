@@ -1,6 +1,5 @@
 #include "cohort/strategies/registry.h"
 
-#include "cohort/distributed/runtime.h"
 #include "cohort/runtime/device.h"
 #include "cohort/strategies/ddp/ddp.h"
 #include "cohort/strategies/single.h"
@@ -33,7 +32,10 @@ Schema ddp_schema() {
       .number("first_bucket_mb", reducer.first_bucket_mb(),
               "the first bucket (last layers, ready first), MiB; small so communication starts early",
               Range::positive())
-      .boolean("overlap", reducer.overlap(), "start each bucket's allreduce while backward still runs")
+      .choice("overlap", "auto", {"auto", "on", "off"},
+              "start each bucket's allreduce while backward still runs (on), or all after it with blocking calls "
+              "(off); auto is on for CUDA (NCCL) and off for the CPU, where Open MPI's non-blocking allreduce is "
+              "slower than its blocking one and no core is free to overlap with")
       .boolean("find_unused_parameters", reducer.find_unused_parameters(),
                "allow parameters that get no gradient in some steps")
       .boolean("broadcast_buffers", ddp.broadcast_buffers(),
@@ -51,16 +53,17 @@ ddp::Compression compression_of(const std::string& name) {
 
 std::shared_ptr<Strategy> make_ddp(const Json& options) {
   const auto device = device_of(options);
-  const auto timeout = options.at("timeout_s").get<double>();
+  const auto overlap_name = options.at("overlap").get<std::string>();
+  const bool overlap = overlap_name == "auto" ? device.is_cuda() : overlap_name == "on";
   return std::make_shared<Ddp>(
       DdpOptions()
           .device(device)
           .broadcast_buffers(options.at("broadcast_buffers").get<bool>())
-          .communicator(distributed::world(device.type(), distributed::CommunicatorOptions().timeout_s(timeout)))
+          .timeout_s(options.at("timeout_s").get<double>())
           .reducer(ddp::GradientReducerOptions()
                        .bucket_cap_mb(options.at("bucket_cap_mb").get<double>())
                        .first_bucket_mb(options.at("first_bucket_mb").get<double>())
-                       .overlap(options.at("overlap").get<bool>())
+                       .overlap(overlap)
                        .find_unused_parameters(options.at("find_unused_parameters").get<bool>())
                        .compression(compression_of(options.at("compression").get<std::string>()))));
 }

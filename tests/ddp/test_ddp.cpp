@@ -64,6 +64,8 @@ torch::Tensor train(const Json& config) {
 
 constexpr int64_t kGlobalBatch = 24;  // divisible by 1, 2 and 3 ranks
 
+const cohort::strategies::LossFn loss = cohort::trainer::cross_entropy;
+
 }  // namespace
 
 TEST_CASE("every rank starts from rank 0's parameters", "[ddp]") {
@@ -78,7 +80,7 @@ TEST_CASE("every rank starts from rank 0's parameters", "[ddp]") {
 TEST_CASE("N ranks with batch B/N end where one process with batch B ends", "[ddp][equivalence]") {
   const int ranks = distributed::world_size();
   const auto reference = train(equivalence_config(kGlobalBatch, kSingle));
-  for (const Json& options : {Json::object(), Json{{"overlap", false}}, Json{{"bucket_cap_mb", 0.001},
+  for (const Json& options : {Json::object(), Json{{"overlap", "on"}}, Json{{"overlap", "off"}}, Json{{"bucket_cap_mb", 0.001},
                                                                               {"first_bucket_mb", 0.001}}}) {
     INFO("ddp options " << options.dump());
     const auto parallel = train(equivalence_config(kGlobalBatch / ranks, ddp_strategy(options)));
@@ -112,9 +114,6 @@ TEST_CASE("no_sync accumulates locally and the next backward reduces everything"
   torch::manual_seed(11);
   const auto inputs = torch::randn({2, 2 * ranks, 4});
   const auto targets = torch::randint(0, 2, {2, 2 * ranks});
-  const auto loss = [](const torch::Tensor& output, const torch::Tensor& target) {
-    return torch::nn::functional::cross_entropy(output, target);
-  };
   auto mine = [&](int micro) {
     const auto rows = torch::tensor({int64_t(rank), int64_t(rank + ranks)});
     return cohort::data::Batch{inputs[micro].index_select(0, rows), targets[micro].index_select(0, rows)};
@@ -165,9 +164,6 @@ TEST_CASE("parameters without a gradient do not hang the job", "[ddp][unused]") 
   auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
   Ddp strategy(DdpOptions().device(torch::kCPU).reducer(ddp::GradientReducerOptions().find_unused_parameters(true)));
   strategy.prepare(torch::nn::AnyModule(model), optimizer);
-  const auto loss = [](const torch::Tensor& output, const torch::Tensor& target) {
-    return torch::nn::functional::cross_entropy(output, target);
-  };
   for (int step = 0; step < 3; ++step) {
     model->use_left = (rank + step) % 2 == 0;  // ranks disagree about which head is used
     torch::manual_seed(20 + step + rank);
@@ -185,9 +181,6 @@ TEST_CASE("an unused parameter without find_unused_parameters is a clear error, 
   auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1));
   Ddp strategy(DdpOptions().device(torch::kCPU));
   strategy.prepare(torch::nn::AnyModule(model), optimizer);
-  const auto loss = [](const torch::Tensor& output, const torch::Tensor& target) {
-    return torch::nn::functional::cross_entropy(output, target);
-  };
   CHECK_THROWS_WITH(strategy.train_step({torch::randn({4, 4}), torch::randint(0, 2, {4})}, loss),
                     Catch::Matchers::Contains("find_unused_parameters"));
 }
@@ -217,9 +210,6 @@ TEST_CASE("buffers follow rank 0 and compressed gradients keep replicas identica
     Ddp strategy(DdpOptions().device(torch::kCPU).reducer(ddp::GradientReducerOptions().compression(
         std::string(compression) == "fp16" ? ddp::Compression::kFloat16 : ddp::Compression::kBFloat16)));
     strategy.prepare(torch::nn::AnyModule(model), optimizer);
-    const auto loss = [](const torch::Tensor& output, const torch::Tensor& target) {
-      return torch::nn::functional::cross_entropy(output, target);
-    };
     double first = 0, last = 0;
     for (int step = 0; step < 20; ++step) {
       torch::manual_seed(40 + rank);  // the same rank-specific batch every step: loss must fall
@@ -262,9 +252,6 @@ TEST_CASE("ddp on cuda:0 over NCCL matches single on cuda:0", "[ddp][cuda]") {
   // Under mpirun the world's CUDA communicator is NCCL; alone, ask for NCCL directly.
   auto nccl = distributed::mpi_active() ? distributed::world(torch::kCUDA) : distributed::make_nccl_communicator();
   const torch::Device device(torch::kCUDA, 0);
-  const auto loss = [](const torch::Tensor& output, const torch::Tensor& target) {
-    return torch::nn::functional::cross_entropy(output, target);
-  };
   auto train_on_cuda = [&](std::shared_ptr<cohort::strategies::Strategy> strategy) {
     torch::manual_seed(17);
     auto model = cohort::models::Mlp(cohort::models::MlpOptions(12, 3).hidden({32, 32}).dropout(0.0));

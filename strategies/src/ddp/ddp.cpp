@@ -6,10 +6,21 @@
 
 namespace cohort::strategies {
 
+namespace {
+
+std::shared_ptr<distributed::Communicator> default_communicator(const DdpOptions& options) {
+  const auto communicator = distributed::CommunicatorOptions().timeout_s(options.timeout_s());
+  if (options.device().is_cpu() && !options.reducer().overlap() && distributed::mpi_active())
+    return distributed::make_mpi_communicator(
+        distributed::CommunicatorOptions(communicator).mpi_blocking_collectives(true));
+  return distributed::world(options.device().type(), communicator);
+}
+
+}  // namespace
+
 Ddp::Ddp(DdpOptions options)
     : Single(SingleOptions().device(options.device())), ddp_options_(std::move(options)) {
-  communicator_ = ddp_options_.communicator();
-  if (!communicator_) communicator_ = distributed::world(options_.device().type());
+  communicator_ = ddp_options_.communicator() ? ddp_options_.communicator() : default_communicator(ddp_options_);
 }
 
 void Ddp::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
@@ -31,7 +42,7 @@ void Ddp::broadcast_state(bool parameters, bool buffers) {
 
 void Ddp::zero_grad() {
   buffers_broadcast_ = false;
-  Single::zero_grad();
+  reducer_->zero_grad();
 }
 
 void Ddp::broadcast_buffers_once() {

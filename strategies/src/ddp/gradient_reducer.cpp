@@ -25,7 +25,8 @@ torch::ScalarType wire_type(Compression compression, torch::ScalarType gradient)
 struct GradientReducer::Bucket {
   std::vector<size_t> parameters;
   std::vector<int64_t> offsets;  // of each parameter's slice in `buffer`
-  torch::Tensor buffer;
+  torch::Tensor buffer;  // the gradients themselves: each .grad is a view into it
+  torch::Tensor wire;    // what travels when compressed (undefined otherwise)
   size_t waiting = 0;  // parameters not yet ready in this backward
   distributed::WorkHandle work;
 
@@ -85,7 +86,9 @@ void GradientReducer::build_buckets() {
       size += parameters_[p].numel();
     }
     const auto& first = parameters_[bucket->parameters.front()];
-    bucket->buffer = torch::zeros({size}, first.options().dtype(wire_type(options_.compression(), first.scalar_type())));
+    bucket->buffer = torch::zeros({size}, first.options());
+    const auto wire = wire_type(options_.compression(), first.scalar_type());
+    if (wire != first.scalar_type()) bucket->wire = torch::empty({size}, first.options().dtype(wire));
     bucket->waiting = bucket->parameters.size();
     buckets_.push_back(std::move(bucket));
   }
@@ -117,16 +120,7 @@ void GradientReducer::mark_ready(size_t parameter) {
   if (ready_[parameter]) return;  // the parameter is used twice in the graph; its accumulator fires once
   ready_[parameter] = true;
   auto& bucket = *buckets_[bucket_of_[parameter]];
-  const auto& gradient = parameters_[parameter].grad();
-  auto slice = bucket.slice(slot_of_[parameter], parameters_[parameter]);
-  // Averaging: scale by 1/size on the way in, so the allreduce's sum is the mean.
-  const double scale = 1.0 / double(communicator_->size());
-  if (slice.scalar_type() == gradient.scalar_type()) {
-    at::mul_out(slice, gradient.reshape({-1}), scale);
-  } else {  // compressed: mul_out cannot write another type
-    slice.copy_(gradient.reshape({-1}));
-    slice.mul_(scale);
-  }
+  gather(parameter);
   if (--bucket.waiting == 0 && options_.overlap()) launch_ready_buckets();
   drive_progress();
 }
@@ -145,8 +139,36 @@ void GradientReducer::launch_ready_buckets() {
     launch(*buckets_[next_to_launch_++]);
 }
 
+void GradientReducer::gather(size_t parameter) {
+  // Usually backward has accumulated straight into the bucket, through the
+  // view zero_grad() installed as .grad. If something replaced .grad (an
+  // optimizer's zero_grad setting it to none, create_graph), copy it in.
+  const auto& gradient = parameters_[parameter].grad();
+  auto slice = buckets_[bucket_of_[parameter]]->slice(slot_of_[parameter], parameters_[parameter]);
+  if (!gradient.defined())
+    slice.zero_();
+  else if (gradient.data_ptr() != slice.data_ptr())
+    slice.copy_(gradient.reshape({-1}));
+}
+
 void GradientReducer::launch(Bucket& bucket) {
-  bucket.work = communicator_->allreduce_async({bucket.buffer}, distributed::ReduceOp::kSum);
+  // Averaging: scaled once per bucket, so the allreduce's sum is the mean.
+  if (communicator_->size() > 1) bucket.buffer.mul_(1.0 / double(communicator_->size()));
+  if (bucket.wire.defined()) bucket.wire.copy_(bucket.buffer);
+  auto& travelling = bucket.wire.defined() ? bucket.wire : bucket.buffer;
+  bucket.work = communicator_->allreduce_async({travelling}, distributed::ReduceOp::kSum);
+}
+
+void GradientReducer::zero_grad() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto& bucket : buckets_) bucket->buffer.zero_();
+  for (size_t p = 0; p < parameters_.size(); ++p) bind_gradient(p);
+}
+
+void GradientReducer::bind_gradient(size_t parameter) {
+  auto& gradient = parameters_[parameter].mutable_grad();
+  auto slice = buckets_[bucket_of_[parameter]]->slice(slot_of_[parameter], parameters_[parameter]);
+  if (!gradient.defined() || gradient.data_ptr() != slice.data_ptr()) gradient = slice.view_as(parameters_[parameter]);
 }
 
 std::vector<size_t> GradientReducer::fill_unready() {
@@ -155,9 +177,8 @@ std::vector<size_t> GradientReducer::fill_unready() {
     if (ready_[p]) continue;
     unready.push_back(p);
     ready_[p] = true;
-    auto& bucket = *buckets_[bucket_of_[p]];
-    bucket.slice(slot_of_[p], parameters_[p]).zero_();
-    --bucket.waiting;
+    gather(p);  // what earlier micro-batches accumulated, or zeros
+    --buckets_[bucket_of_[p]]->waiting;
   }
   return unready;
 }
@@ -168,6 +189,7 @@ void GradientReducer::complete_round() {
   for (auto& bucket : buckets_) {
     bucket->work->wait();
     bucket->work.reset();
+    if (bucket->wire.defined()) bucket->buffer.copy_(bucket->wire);
   }
 }
 
@@ -199,12 +221,10 @@ void GradientReducer::finalize() {
   complete_round();
   const auto used = options_.find_unused_parameters() ? exchange_usage(unused) : std::vector<int32_t>();
   for (size_t p = 0; p < parameters_.size(); ++p) {
-    if (!used.empty() && used[p] == 0) continue;
-    auto& parameter = parameters_[p];
-    const auto slice = buckets_[bucket_of_[p]]->slice(slot_of_[p], parameter);
-    auto& gradient = parameter.mutable_grad();
-    if (!gradient.defined()) gradient = torch::zeros_like(parameter);
-    gradient.copy_(slice.view_as(parameter));
+    if (!used.empty() && used[p] == 0)
+      parameters_[p].mutable_grad() = torch::Tensor();
+    else
+      bind_gradient(p);  // .grad is the bucket's averaged slice
   }
   reset_round();
   if (!unused.empty() && !options_.find_unused_parameters()) {

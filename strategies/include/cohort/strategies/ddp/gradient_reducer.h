@@ -3,8 +3,9 @@
 // runs. Parameters are packed into buckets in reverse registration order (the
 // order backward produces their gradients); when every gradient of a bucket
 // has been accumulated, the bucket's allreduce starts, so communication
-// overlaps the rest of backward. finalize() waits for the last bucket and
-// copies the averages back into the parameters' .grad.
+// overlaps the rest of backward. Each parameter's .grad is a view into its
+// bucket, so backward accumulates in place and finalize() only waits for the
+// last buckets: the averages are already where the optimizer reads them.
 //
 // Readiness comes from hooks on each parameter's gradient accumulator (as
 // PyTorch's reducer does): a hook on the tensor itself fires before the
@@ -57,9 +58,16 @@ class GradientReducer {
   void set_synchronize(bool synchronize) { synchronize_ = synchronize; }
   bool synchronize() const { return synchronize_; }
 
-  /// After a synchronised backward: launches what is left (unused parameters,
-  /// or every bucket when overlap is off), waits for all buckets and writes
-  /// the averaged gradients into .grad. A no-op when nothing is pending.
+  /// Zeroes every gradient and makes each parameter's .grad a view into its
+  /// bucket, so backward accumulates straight into the buckets and nothing is
+  /// copied before or after the allreduce. Call it instead of the optimizer's
+  /// zero_grad() (which would set the gradients to none).
+  void zero_grad();
+
+  /// After a synchronised backward (it runs by itself when backward ends):
+  /// launches what is left (unused parameters, or every bucket when overlap
+  /// is off) and waits for all buckets, whose slices are the parameters'
+  /// averaged .grad. A no-op when nothing is pending.
   void finalize();
 
   /// After a backward that failed part-way: contributes zeros for every
@@ -79,6 +87,10 @@ class GradientReducer {
   void mark_ready(size_t parameter);
   void launch_ready_buckets();
   void launch(Bucket& bucket);
+  /// Makes sure parameter's bucket slice holds its gradient (see the .cpp).
+  void gather(size_t parameter);
+  /// Makes parameter's .grad the view of its bucket slice.
+  void bind_gradient(size_t parameter);
   /// Lets the communicator advance the buckets in flight (see the .cpp).
   void drive_progress();
   /// Zeroes the slices of parameters that got no gradient in this backward
