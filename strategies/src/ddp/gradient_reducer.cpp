@@ -70,7 +70,10 @@ void GradientReducer::build_buckets() {
     if (current_bytes >= cap) close();
   }
   close();
+  allocate_buckets();
+}
 
+void GradientReducer::allocate_buckets() {
   bucket_of_.assign(parameters_.size(), 0);
   slot_of_.assign(parameters_.size(), 0);
   ready_.assign(parameters_.size(), false);

@@ -80,7 +80,10 @@ class GradientReducer {
 
  private:
   struct Bucket;
+  /// Decides which parameters share a bucket (layout_), then allocates them.
   void build_buckets();
+  /// One flat buffer per bucket of layout_ (plus its wire buffer when compressed).
+  void allocate_buckets();
   void install_hooks();
   /// Called by parameter's accumulator hook: copies its gradient into its
   /// bucket and launches the buckets that are complete.
