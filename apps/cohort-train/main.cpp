@@ -14,6 +14,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <torch/types.h>
 #include <spdlog/spdlog.h>
 
 #include "cohort/config/config.h"
@@ -74,13 +75,45 @@ std::string log_level(const Arguments& args, const cohort::config::Json& config,
   return rank != 0 && level == "info" ? "warn" : level;
 }
 
-/// Prints `message` and ends the process with `status`. In a job of several
-/// ranks the others may be waiting in a collective for this one, so the whole
-/// job is ended instead of leaving them to the watchdog.
+/// Prints `message` and returns `status` for main() to end with. In a job of
+/// several ranks the others may be waiting in a collective for this one, so
+/// the whole job is ended (the message goes to the log, naming the rank)
+/// instead of leaving them to the watchdog.
 int fail(const std::string& message, int status) {
+  if (cohort::distributed::world_size() > 1) cohort::distributed::abort_job("cohort-train: " + message, status);
   std::cerr << "cohort-train: " << message << std::endl;
-  if (cohort::distributed::world_size() > 1) cohort::distributed::abort_job(message, status);
   return status;
+}
+
+/// A failure every rank of the job has agreed on: each ends normally with
+/// `status`, and only the rank that holds `message` prints it.
+struct AgreedFailure {
+  std::string message;  // empty on the ranks that only agreed
+  int status;
+};
+
+/// Loads and validates the config. Every rank reads the same file, so a bad
+/// config fails on all of them alike; in a job of several ranks they agree on
+/// it with one collective, the lowest failing rank says why, and all exit with
+/// status 2 without the launcher's abort banner.
+cohort::config::Json load_config(const Arguments& args, const cohort::config::Schema& schema) {
+  std::string error;
+  cohort::config::Json config;
+  try {
+    config = cohort::config::load(args.config_path, args.overrides, schema);
+  } catch (const cohort::InputError& failure) {
+    error = failure.what();
+  }
+  const int rank = cohort::distributed::world_rank(), size = cohort::distributed::world_size();
+  if (size == 1) {
+    if (!error.empty()) throw cohort::InputError(error);
+    return config;
+  }
+  auto first_failing = torch::tensor({error.empty() ? size : rank}, torch::kInt32);
+  cohort::distributed::world()->allreduce(first_failing, cohort::distributed::ReduceOp::kMin);
+  const int failing = first_failing.item<int32_t>();
+  if (failing < size) throw AgreedFailure{rank == failing ? error : "", cohort::kExitBadInput};
+  return config;
 }
 
 int run(const Arguments& args) {
@@ -90,7 +123,7 @@ int run(const Arguments& args) {
     return cohort::kExitSuccess;
   }
   if (args.config_path.empty()) throw cohort::InputError("--config FILE is required.");
-  auto config = cohort::config::load(args.config_path, args.overrides, schema);
+  auto config = load_config(args, schema);
   const int rank = cohort::distributed::world_rank();
   cohort::logging::setup(rank, log_level(args, config, rank));
   if (args.print_config) {
@@ -146,6 +179,9 @@ int main(int argc, char** argv) {
     cohort::distributed::initialize(&argc, &argv);
     cohort::logging::setup(cohort::distributed::world_rank(), "info");
     return run(args);
+  } catch (const AgreedFailure& failure) {
+    if (!failure.message.empty()) std::cerr << "cohort-train: " << failure.message << std::endl;
+    return failure.status;
   } catch (const cohort::InputError& error) {
     return fail(error.what(), cohort::kExitBadInput);
   } catch (const std::exception& error) {
