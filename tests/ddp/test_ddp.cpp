@@ -13,19 +13,13 @@ using cohort::job::TrainingJob;
 using cohort::strategies::Ddp;
 using cohort::strategies::DdpOptions;
 using cohort::strategies::MicroStep;
+using cohort::testing::flat;
+using cohort::testing::flat_parameters;
 using cohort::testing::synthetic_config;
 namespace distributed = cohort::distributed;
 namespace ddp = cohort::strategies::ddp;
 
 namespace {
-
-torch::Tensor flat(const std::vector<torch::Tensor>& tensors) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& t : tensors) parts.push_back(t.detach().flatten().cpu().to(torch::kFloat64));
-  return torch::cat(parts);
-}
-
-torch::Tensor flat_parameters(TrainingJob& job) { return flat(job.trainer().model().ptr()->parameters()); }
 
 /// Whether `local` is equal on every rank (compared with rank 0's copy).
 bool same_on_every_rank(const torch::Tensor& local) {

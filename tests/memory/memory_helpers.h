@@ -12,6 +12,7 @@
 #include <torch/torch.h>
 
 #include "cohort/job/training_job.h"
+#include "helpers.h"
 
 namespace cohort::testing {
 
@@ -44,14 +45,6 @@ class LogCapture {
   spdlog::level::level_enum previous_;
   std::vector<spdlog::level::level_enum> sink_levels_;
 };
-
-inline torch::Tensor flat_parameters(const torch::nn::Module& module) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : module.parameters()) parts.push_back(p.detach().flatten().cpu().to(torch::kFloat));
-  return torch::cat(parts);
-}
-
-inline torch::Tensor flat_parameters(job::TrainingJob& job) { return flat_parameters(*job.trainer().model().ptr()); }
 
 /// True where a CUDA device is there; else says why the test did nothing.
 inline bool have_cuda() { return torch::cuda::is_available(); }

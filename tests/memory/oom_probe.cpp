@@ -36,11 +36,13 @@
 #include "cohort/logging/logging.h"
 #include "cohort/memory/memory_report.h"
 #include "cohort/runtime/device.h"
+#include "unit/helpers.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 using cohort::config::Json;
+using cohort::testing::flat_parameters;
 
 struct Arguments {
   std::string out;
@@ -68,12 +70,6 @@ Json probe_config(const Arguments& args, int64_t accumulation, const std::string
       {"runtime", {{"threads", 1}}},
       {"strategy", strategy}};
   return cohort::job::training_schema().validate(config, "probe config");
-}
-
-torch::Tensor flat_parameters(cohort::job::TrainingJob& job) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : job.trainer().model().ptr()->parameters()) parts.push_back(p.detach().flatten().cpu());
-  return torch::cat(parts);
 }
 
 int64_t vm(const char* field) { return cohort::memory::proc_status_bytes(field); }

@@ -12,18 +12,13 @@
 
 using cohort::config::Json;
 using cohort::job::TrainingJob;
+using cohort::testing::flat_parameters;
 using cohort::testing::synthetic_config;
 using cohort::testing::temporary_directory;
 using Catch::Matchers::Contains;
 namespace fs = std::filesystem;
 
 namespace {
-
-torch::Tensor flat_parameters(TrainingJob& job) {
-  std::vector<torch::Tensor> parts;
-  for (const auto& p : job.trainer().model().ptr()->parameters()) parts.push_back(p.detach().flatten().cpu());
-  return torch::cat(parts);
-}
 
 std::vector<Json> read_lines(const fs::path& path) {
   std::vector<Json> lines;
