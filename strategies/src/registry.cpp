@@ -1,7 +1,12 @@
 #include "cohort/strategies/registry.h"
 
+#include <torch/cuda.h>
+
 #include "cohort/runtime/device.h"
+#include "cohort/strategies/data_parallel/data_parallel.h"
 #include "cohort/strategies/ddp/ddp.h"
+#include "cohort/strategies/model_parallel/model_parallel.h"
+#include "cohort/strategies/pipeline/pipeline.h"
 #include "cohort/strategies/single.h"
 
 namespace cohort::strategies {
@@ -16,12 +21,54 @@ Schema device_schema() {
                          "auto (cuda:<local rank> when there is a GPU, else cpu), cpu, cuda or cuda:N");
 }
 
-torch::Device device_of(const Json& options) {
+/// `text` as a device; an error names the key it came from.
+torch::Device parse_device_at(const std::string& key, const std::string& text) {
   try {
-    return runtime::parse_device(options.at("device").get<std::string>());
+    return runtime::parse_device(text);
   } catch (const InputError& error) {
-    throw InputError(std::string("\"strategy.device\": ") + error.what());
+    throw InputError("\"strategy." + key + "\": " + error.what());
   }
+}
+
+torch::Device device_of(const Json& options) {
+  return parse_device_at("device", options.at("device").get<std::string>());
+}
+
+/// The "devices" of the one-process strategies (data_parallel, model_parallel);
+/// empty means every GPU of this machine, or two on the CPU where there is none
+/// (so a config runs, and is tested, anywhere).
+Schema devices_schema(const std::string& what) {
+  return Schema().string_list("devices", {},
+                              what + ", e.g. [\"cuda:0\", \"cuda:1\"] or [\"cpu\", \"cpu\"]; empty: every GPU of "
+                                     "the machine, or [\"cpu\", \"cpu\"] without one");
+}
+
+std::vector<torch::Device> devices_of(const Json& options) {
+  std::vector<torch::Device> devices;
+  for (const auto& text : options.at("devices").get<std::vector<std::string>>())
+    devices.push_back(parse_device_at("devices", text));
+  if (!devices.empty()) return devices;
+  for (int index = 0; index < static_cast<int>(torch::cuda::device_count()); ++index)
+    devices.emplace_back(torch::kCUDA, static_cast<c10::DeviceIndex>(index));
+  if (devices.empty()) devices.assign(2, torch::Device(torch::kCPU));
+  return devices;
+}
+
+std::shared_ptr<Strategy> make_data_parallel(const Json& options) {
+  return std::make_shared<DataParallel>(DataParallelOptions().devices(devices_of(options)));
+}
+
+Schema model_parallel_schema() {
+  return devices_schema("one stage per device, the input side first")
+      .integer_list("balance", {},
+                    "layers per stage, one entry per device, adding up to the model's layers; empty: balanced by "
+                    "parameter count",
+                    Range::at_least(1));
+}
+
+std::shared_ptr<Strategy> make_model_parallel(const Json& options) {
+  return std::make_shared<ModelParallel>(
+      ModelParallelOptions().devices(devices_of(options)).balance(options.at("balance").get<std::vector<int64_t>>()));
 }
 
 Schema ddp_schema() {
@@ -68,6 +115,43 @@ std::shared_ptr<Strategy> make_ddp(const Json& options) {
                        .compression(compression_of(options.at("compression").get<std::string>()))));
 }
 
+Schema pipeline_schema() {
+  const PipelineOptions defaults;
+  return device_schema()
+      .integer("micro_batches", defaults.micro_batches(),
+               "micro-batches each batch is cut into; more shrink the pipeline's idle bubble, (stages - 1) / "
+               "(micro_batches + stages - 1) of a step, and need a batch of at least this many examples",
+               Range::at_least(1))
+      .choice("schedule", pipeline::to_string(defaults.schedule()), {"gpipe", "1f1b"},
+              "gpipe: all forwards, then all backwards (every micro-batch's activations alive at once); 1f1b: "
+              "one forward, one backward, at most as many micro-batches alive as there are stages")
+      .integer_list("balance", {},
+                    "layers per stage, one entry per stage, adding up to the model's layers; empty: balanced by "
+                    "parameter count",
+                    Range::at_least(1))
+      .integer("data_parallel", defaults.data_parallel(),
+               "copies of the pipeline, each on its own shard of the data, the stages' gradients averaged over "
+               "them; the job needs stages x data_parallel ranks (stages = ranks / data_parallel)",
+               Range::at_least(1))
+      .number("timeout_s", defaults.timeout_s(),
+              "seconds a send, receive or collective may take before the job is aborted with a report",
+              Range::positive());
+}
+
+std::shared_ptr<Strategy> make_pipeline(const Json& options) {
+  const auto device = device_of(options);
+  return std::make_shared<Pipeline>(
+      PipelineOptions()
+          .device(device)
+          .micro_batches(options.at("micro_batches").get<int64_t>())
+          .schedule(pipeline::parse_schedule(options.at("schedule").get<std::string>()))
+          .balance(options.at("balance").get<std::vector<int64_t>>())
+          .data_parallel(options.at("data_parallel").get<int64_t>())
+          .timeout_s(options.at("timeout_s").get<double>())
+          // As ddp's "overlap": "auto": blocking MPI calls gain nothing from overlap on the CPU.
+          .reducer(ddp::GradientReducerOptions().overlap(device.is_cuda())));
+}
+
 }  // namespace
 
 StrategyRegistry& strategy_registry() {
@@ -77,6 +161,10 @@ StrategyRegistry& strategy_registry() {
       return std::shared_ptr<Strategy>(std::make_shared<Single>(SingleOptions().device(device_of(options))));
     });
     built.add("ddp", ddp_schema(), make_ddp);
+    built.add("data_parallel", devices_schema("one replica per device, the first holding the optimizer"),
+              make_data_parallel);
+    built.add("model_parallel", model_parallel_schema(), make_model_parallel);
+    built.add("pipeline", pipeline_schema(), make_pipeline);
     return built;
   }();
   return registry;

@@ -11,6 +11,10 @@ Single::Single(SingleOptions options) : options_(std::move(options)) {}
 void Single::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
   model_ = std::move(model);
   optimizer_ = std::move(optimizer);
+  place_model();
+}
+
+void Single::place_model() {
   // Module::to() swaps each parameter's data in place, so the optimizer's
   // references to the parameters stay valid.
   model_.ptr()->to(options_.device());
@@ -57,7 +61,7 @@ void Single::load(torch::serialize::InputArchive& archive) {
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);
   model_.ptr()->load(model_archive);
-  model_.ptr()->to(options_.device());
+  place_model();
   optimizer_->load(optimizer_archive);
 }
 

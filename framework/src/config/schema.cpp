@@ -112,6 +112,12 @@ Json validate_field(const Json& value, const Field& field, const std::string& so
         out.push_back(validate_integer(value[i], field, source, fmt::format("{}[{}]", path, i)));
       return out;
     }
+    case Kind::StringList: {
+      const auto is_string = [](const Json& item) { return item.is_string(); };
+      if (!value.is_array() || !std::all_of(value.begin(), value.end(), is_string))
+        fail(source, fmt::format("\"{}\" must be a list of strings, not {}.", path, describe_value(value)));
+      return value;
+    }
     case Kind::Object:
       if (!value.is_object())
         fail(source, fmt::format("\"{}\" must be an object, not {}.", path, describe_value(value)));
@@ -130,6 +136,7 @@ std::string type_name(const Field& field) {
     case Kind::String: return "string";
     case Kind::Choice: return "one of " + quoted_list(field.choices);
     case Kind::IntegerList: return "list of integers";
+    case Kind::StringList: return "list of strings";
     case Kind::Object: return "object";
     case Kind::Variant: return "object";
   }
@@ -193,6 +200,10 @@ Schema& Schema::choice(std::string name, std::string default_value, std::vector<
 Schema& Schema::integer_list(std::string name, std::vector<int64_t> default_value, std::string doc,
                              Range each) {
   return add(Field{std::move(name), Field::Kind::IntegerList, default_value, each, {}, std::move(doc), {}, {}});
+}
+
+Schema& Schema::string_list(std::string name, std::vector<std::string> default_value, std::string doc) {
+  return add(Field{std::move(name), Field::Kind::StringList, default_value, {}, {}, std::move(doc), {}, {}});
 }
 
 Schema& Schema::object(std::string name, Schema schema, std::string doc) {

@@ -33,4 +33,12 @@ torch::Tensor CnnImpl::forward(torch::Tensor input) {
   return classifier_->forward(features_->forward(input).flatten(1));
 }
 
+torch::nn::Sequential CnnImpl::layers() const {
+  torch::nn::Sequential layers;
+  for (const auto& layer : *features_) layers->push_back(layer);
+  layers->push_back(torch::nn::Flatten{});
+  for (const auto& layer : *classifier_) layers->push_back(layer);
+  return layers;
+}
+
 }  // namespace cohort::models

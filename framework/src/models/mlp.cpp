@@ -21,4 +21,10 @@ void MlpImpl::reset() {
 
 torch::Tensor MlpImpl::forward(torch::Tensor input) { return layers_->forward(input.flatten(1)); }
 
+torch::nn::Sequential MlpImpl::layers() const {
+  torch::nn::Sequential layers(torch::nn::Flatten{});
+  for (const auto& layer : *layers_) layers->push_back(layer);
+  return layers;
+}
+
 }  // namespace cohort::models

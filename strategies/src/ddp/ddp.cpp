@@ -94,6 +94,9 @@ void Ddp::load(torch::serialize::InputArchive& archive) {
   // Every rank read the same file; the broadcast makes sure they agree even
   // if a rank's copy differed.
   broadcast_state(true, true);
+  // Loading swapped the parameters' storage (Tensor::set_): the reducer is
+  // built again over them, with hooks on their gradient accumulators as they are now.
+  reducer_ = std::make_unique<ddp::GradientReducer>(model_.ptr()->parameters(), communicator_, ddp_options_.reducer());
 }
 
 Ddp::NoSyncGuard::NoSyncGuard(Ddp& ddp) : ddp_(ddp), previous_(ddp.no_sync_) { ddp_.no_sync_ = true; }

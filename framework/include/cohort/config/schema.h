@@ -39,7 +39,7 @@ class Schema;
 
 /// One key of a config object.
 struct Field {
-  enum class Kind { Integer, Number, Boolean, String, Choice, IntegerList, Object, Variant };
+  enum class Kind { Integer, Number, Boolean, String, Choice, IntegerList, StringList, Object, Variant };
 
   std::string name;
   Kind kind = Kind::Number;
@@ -62,6 +62,7 @@ class Schema {
                  std::string doc);
   Schema& integer_list(std::string name, std::vector<int64_t> default_value, std::string doc,
                        Range each = {});
+  Schema& string_list(std::string name, std::vector<std::string> default_value, std::string doc);
   /// A nested object with its own keys; absent means all of its defaults.
   Schema& object(std::string name, Schema schema, std::string doc);
   /// A nested object whose `name` key picks which further keys it may have,

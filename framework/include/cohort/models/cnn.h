@@ -9,6 +9,8 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
+#include "cohort/models/staged.h"
+
 namespace cohort::models {
 
 struct CnnOptions {
@@ -24,12 +26,14 @@ struct CnnOptions {
   TORCH_ARG(double, dropout) = 0.25;
 };
 
-class CnnImpl : public torch::nn::Cloneable<CnnImpl> {
+class CnnImpl : public torch::nn::Cloneable<CnnImpl>, public Staged {
  public:
   explicit CnnImpl(CnnOptions options);
   void reset() override;
   /// Input {N, C, H, W}; returns logits {N, num_classes}.
   torch::Tensor forward(torch::Tensor input);
+  /// Flatten and the layers, in order, for model_parallel and pipeline.
+  torch::nn::Sequential layers() const override;
 
   CnnOptions options;
 

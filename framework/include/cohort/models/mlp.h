@@ -8,6 +8,8 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/pimpl.h>
 
+#include "cohort/models/staged.h"
+
 namespace cohort::models {
 
 struct MlpOptions {
@@ -20,12 +22,14 @@ struct MlpOptions {
   TORCH_ARG(double, dropout) = 0.0;
 };
 
-class MlpImpl : public torch::nn::Cloneable<MlpImpl> {
+class MlpImpl : public torch::nn::Cloneable<MlpImpl>, public Staged {
  public:
   explicit MlpImpl(MlpOptions options);
   void reset() override;
   /// Any input shape {N, ...}; it is flattened to {N, in_features}. Returns logits {N, num_classes}.
   torch::Tensor forward(torch::Tensor input);
+  /// Flatten and the layers, in order, for model_parallel and pipeline.
+  torch::nn::Sequential layers() const override;
 
   MlpOptions options;
 

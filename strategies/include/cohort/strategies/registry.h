@@ -10,7 +10,8 @@ namespace cohort::strategies {
 
 using StrategyRegistry = Registry<std::shared_ptr<Strategy>>;
 
-/// The registry with the built-in strategies (`single`).
+/// The registry with the built-in strategies (`single`, `ddp`, `data_parallel`,
+/// `model_parallel`, `pipeline`); add() your own to it.
 StrategyRegistry& strategy_registry();
 
 }  // namespace cohort::strategies

@@ -30,8 +30,12 @@ class Single : public Strategy {
   torch::Device device() const { return options_.device(); }
 
  protected:
-  /// The model's output on `input` (moved to the device), under autocast when asked.
-  torch::Tensor forward(const torch::Tensor& input, const MicroStep& micro_step);
+  /// Puts the model on its device; prepare() and load() call it. Strategies
+  /// that spread one model over several devices (model_parallel) override it.
+  virtual void place_model();
+  /// The model's output on `input` (moved to the device), under autocast when
+  /// asked; forward_backward() and eval_step() take targets to device().
+  virtual torch::Tensor forward(const torch::Tensor& input, const MicroStep& micro_step);
 
   SingleOptions options_;
   torch::nn::AnyModule model_;

@@ -92,6 +92,11 @@ class Strategy {
   /// Where this rank's inputs go (the first device of the model).
   virtual torch::Device input_device() const = 0;
 
+  /// Collective: every rank calls it before the writer's save(). A strategy
+  /// whose state is spread over ranks (pipeline stages) brings it to the
+  /// writer here; the others have nothing to do.
+  virtual void gather_state() {}
+
   /// Writes / restores everything a resumed run needs: model and optimizer state.
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;
   virtual void load(torch::serialize::InputArchive& archive) = 0;

@@ -1,0 +1,322 @@
+#include "cohort/strategies/pipeline/pipeline.h"
+
+#include <algorithm>
+#include <sstream>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include "cohort/core/error.h"
+#include "cohort/distributed/runtime.h"
+#include "cohort/models/staged.h"
+#include "cohort/precision/autocast.h"
+#include "cohort/strategies/stages.h"
+#include "cohort/trainer/step_runner.h"
+
+namespace cohort::strategies {
+namespace {
+
+std::shared_ptr<distributed::Communicator> job_communicator(const PipelineOptions& options) {
+  if (options.communicator()) return options.communicator();
+  return distributed::world(options.device().type(), distributed::CommunicatorOptions().timeout_s(options.timeout_s()));
+}
+
+/// Stages of each pipeline, checked against the ranks there are.
+int64_t stage_count(const PipelineOptions& options, int64_t ranks) {
+  const int64_t copies = options.data_parallel();
+  if (copies < 1)
+    throw InputError(fmt::format("\"strategy.data_parallel\" is {}; it must be at least 1.", copies));
+  if (options.micro_batches() < 1)
+    throw InputError(fmt::format("\"strategy.micro_batches\" is {}; it must be at least 1.", options.micro_batches()));
+  const int64_t stages = options.stages() > 0 ? options.stages() : ranks / copies;
+  if (stages < 1 || stages * copies != ranks)
+    throw InputError(fmt::format(
+        "\"strategy.data_parallel\" is {}: the pipeline needs stages x data_parallel ranks, but the job has {} "
+        "ranks{}; start as many ranks as stages x data_parallel.",
+        copies, ranks, options.stages() > 0 ? fmt::format(" for {} stages", options.stages()) : std::string()));
+  return stages;
+}
+
+trainer::Stats stats_of(const torch::Tensor& totals) {
+  const auto values = totals.cpu();
+  trainer::Stats stats;
+  stats.loss_sum = values[0].item<double>();
+  stats.correct = int64_t(values[1].item<double>());
+  stats.samples = int64_t(values[2].item<double>());
+  return stats;
+}
+
+torch::Tensor tensor_of(const trainer::Stats& stats, torch::Device device) {
+  return torch::tensor({stats.loss_sum, double(stats.correct), double(stats.samples)}, torch::kFloat64).to(device);
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions options)
+    : Single(SingleOptions().device(options.device())), pipeline_options_(std::move(options)) {
+  world_ = job_communicator(pipeline_options_);
+  stages_ = stage_count(pipeline_options_, world_->size());
+  replica_ = world_->rank() / stages_;
+  const int position = int(world_->rank() % stages_);
+  pipeline_ = world_->split(int(replica_), position);
+  if (pipeline_options_.data_parallel() > 1) replicas_ = world_->split(position, int(replica_));
+  link_ = std::make_unique<pipeline::StageLink>(pipeline_, pipeline_options_.device());
+}
+
+int64_t Pipeline::stage() const { return pipeline_->rank(); }
+
+void Pipeline::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
+  model_ = std::move(model);
+  optimizer_ = std::move(optimizer);
+  const auto layers = models::layers_of(model_);
+  all_stages_ = split_stages(layers, balance_stages(layers, stages_, pipeline_options_.balance()));
+  stage_ = all_stages_.at(size_t(stage()));
+  // Only this rank's stage moves to the device; the rest of the model stays
+  // where it was built and is never trained here. Module::to() swaps the data
+  // in place, so the optimizer's references stay valid.
+  stage_->to(pipeline_options_.device());
+  if (!replicas_) return;
+  // The copies of a stage start alike even if their ranks built different models.
+  std::vector<torch::Tensor> state;
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& parameter : stage_->parameters()) state.push_back(parameter.detach());
+    for (const auto& buffer : stage_->buffers()) state.push_back(buffer.detach());
+  }
+  if (!state.empty()) replicas_->broadcast(std::move(state), 0);
+  build_reducer();
+}
+
+void Pipeline::build_reducer() {
+  if (!replicas_ || stage_->parameters().empty()) return;
+  reducer_ = std::make_unique<ddp::GradientReducer>(stage_->parameters(), replicas_, pipeline_options_.reducer());
+}
+
+void Pipeline::zero_grad() {
+  live_.clear();
+  if (reducer_)
+    reducer_->zero_grad();
+  else
+    optimizer_->zero_grad();
+}
+
+std::vector<data::Batch> Pipeline::cut(const data::Batch& batch, int64_t parts) {
+  const int64_t size = batch.size(), base = size / parts, longer = size % parts;
+  std::vector<data::Batch> micros;
+  for (int64_t part = 0, begin = 0; part < parts; ++part) {
+    const int64_t end = begin + base + (part < longer ? 1 : 0);
+    micros.push_back(trainer::slice(batch, begin, end));
+    begin = end;
+  }
+  return micros;
+}
+
+trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const LossFn& loss,
+                                 double weight, const MicroStep& micro_step, bool keep) {
+  const auto& micro = micros[size_t(index)];
+  const auto& device = pipeline_options_.device();
+  torch::Tensor input;
+  if (link_->first()) {
+    input = micro.data.to(device, /*non_blocking=*/true);
+  } else {
+    input = link_->recv_activation(micro.size(), /*with_header=*/index == 0);
+    if (keep) input.requires_grad_(true);  // its gradient goes back to the previous stage
+  }
+  torch::Tensor output;
+  {
+    precision::AutocastGuard autocast(device.type(), micro_step.autocast);
+    output = stage_->forward(input);
+  }
+  trainer::Stats stats;
+  if (!link_->last()) {
+    if (output.dim() < 1 || output.size(0) != micro.size())
+      throw std::invalid_argument(fmt::format(
+          "pipeline: stage {}'s output has shape {} for a micro-batch of {} examples; a stage's output must keep "
+          "the micro-batch as its first dimension.",
+          stage(), c10::str(output.sizes()), micro.size()));
+    link_->send_activation(output, /*with_header=*/index == 0);
+  } else {
+    const auto target = micro.target.to(device, /*non_blocking=*/true);
+    const auto value = loss(output, target);
+    stats = batch_stats(output.detach(), target, value.detach());
+    output = weight == 1.0 ? value : value * weight;
+  }
+  if (keep) {
+    live_[index] = Activations{input, output};
+    peak_live_ = std::max<int64_t>(peak_live_, int64_t(live_.size()));
+  }
+  return stats;
+}
+
+void Pipeline::backward_micro_batch(int64_t index, bool synchronize) {
+  auto found = live_.find(index);
+  auto activations = std::move(found->second);
+  live_.erase(found);
+  if (reducer_) reducer_->set_synchronize(synchronize);
+  if (link_->last()) {
+    activations.output.backward();
+  } else {
+    const auto gradient = link_->recv_gradient(activations.output);
+    // A stage without parameters on stage 0 (e.g. only Flatten) has nothing to differentiate.
+    if (activations.output.requires_grad()) activations.output.backward(gradient);
+  }
+  if (link_->first()) return;
+  const auto& input_gradient = activations.input.grad();
+  link_->send_gradient(input_gradient.defined() ? input_gradient : torch::zeros_like(activations.input));
+}
+
+trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
+  const int64_t parts = pipeline_options_.micro_batches(), size = micro.size();
+  if (size < parts)
+    throw InputError(fmt::format(
+        "\"strategy.micro_batches\" is {}, but a training step has only {} examples to cut into micro-batches; "
+        "lower micro_batches or raise loader.batch_size (and set loader.drop_last for a short last batch).",
+        parts, size));
+  const auto micros = cut(micro, parts);
+  live_.clear();
+  peak_live_ = 0;
+  trainer::Stats stats;
+  for (const auto& action : pipeline::actions(pipeline_options_.schedule(), stages_, stage(), parts)) {
+    const auto index = action.micro_batch;
+    if (action.kind == pipeline::Action::Kind::kForward) {
+      // Each micro-batch's loss counts by its share of the step, so the gradients are the whole batch's.
+      const double weight = double(micros[size_t(index)].size()) / double(size) * micro_step.loss_weight;
+      stats += forward_micro_batch(micros, index, loss, weight, micro_step, /*keep=*/true);
+    } else {
+      backward_micro_batch(index, /*synchronize=*/micro_step.last && index == parts - 1);
+    }
+  }
+  link_->flush();
+  return share_last_stage(stats);
+}
+
+void Pipeline::abandon_step() {
+  live_.clear();
+  if (reducer_) reducer_->set_synchronize(false);
+}
+
+bool Pipeline::any_rank(bool local) {
+  auto flag = torch::tensor({local ? 1 : 0}, torch::kInt32).to(pipeline_options_.device());
+  world_->allreduce(flag, distributed::ReduceOp::kMax);
+  return flag.item<int32_t>() != 0;
+}
+
+void Pipeline::step() {
+  Single::step();
+  ++steps_;
+}
+
+trainer::Stats Pipeline::eval_step(const data::Batch& batch, const LossFn& loss) {
+  const auto micros = cut(batch, std::min(pipeline_options_.micro_batches(), batch.size()));
+  trainer::Stats stats;
+  for (int64_t index = 0; index < int64_t(micros.size()); ++index)
+    stats += forward_micro_batch(micros, index, loss, 1.0, MicroStep{}, /*keep=*/false);
+  link_->flush();
+  return share_last_stage(stats);
+}
+
+trainer::Stats Pipeline::share_last_stage(const trainer::Stats& stats) {
+  if (stages_ == 1) return stats;
+  auto totals = tensor_of(stats, pipeline_options_.device());
+  pipeline_->broadcast(totals, int(stages_ - 1));
+  return stats_of(totals);
+}
+
+trainer::Stats Pipeline::reduce(const trainer::Stats& local) {
+  if (!replicas_) return local;
+  auto totals = tensor_of(local, pipeline_options_.device());
+  replicas_->allreduce(totals, distributed::ReduceOp::kSum);
+  return stats_of(totals);
+}
+
+bool Pipeline::is_writer() const { return world_->rank() == 0; }
+
+std::vector<torch::Tensor> Pipeline::parameters() const { return stage_->parameters(); }
+
+std::string Pipeline::serialize_stage() const {
+  torch::serialize::OutputArchive archive, stage_archive, optimizer_archive;
+  stage_->save(stage_archive);
+  optimizer_->save(optimizer_archive);
+  archive.write("stage", stage_archive);
+  archive.write("optimizer", optimizer_archive);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  return bytes.str();
+}
+
+void Pipeline::absorb_stage(int64_t stage, const std::string& bytes) {
+  torch::serialize::InputArchive archive, stage_archive, optimizer_archive;
+  archive.load_from(bytes.data(), bytes.size(), torch::Device(torch::kCPU));
+  archive.read("stage", stage_archive);
+  archive.read("optimizer", optimizer_archive);
+  all_stages_.at(size_t(stage))->load(stage_archive);
+  // Loading adds the state of the parameters the archive has state for (that
+  // stage's) and keeps the rest: the writer's optimizer ends with every stage's.
+  optimizer_->load(optimizer_archive);
+}
+
+void Pipeline::send_bytes(const std::string& bytes, int destination) {
+  const auto device = pipeline_options_.device();
+  pipeline_->send(torch::tensor({int64_t(bytes.size())}, torch::kInt64).to(device), destination);
+  auto buffer = torch::empty({int64_t(bytes.size())}, torch::kUInt8);
+  std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(buffer.data_ptr<uint8_t>()));
+  pipeline_->send(buffer.to(device), destination);
+}
+
+std::string Pipeline::recv_bytes(int source) {
+  const auto device = pipeline_options_.device();
+  auto size = torch::empty({1}, torch::TensorOptions(torch::kInt64).device(device));
+  pipeline_->recv(size, source);
+  auto buffer = torch::empty({size.cpu().item<int64_t>()}, torch::TensorOptions(torch::kUInt8).device(device));
+  pipeline_->recv(buffer, source);
+  buffer = buffer.cpu();
+  const auto* data = reinterpret_cast<const char*>(buffer.data_ptr<uint8_t>());
+  return std::string(data, data + buffer.numel());
+}
+
+void Pipeline::gather_state() {
+  // The copies of a stage are identical; the first copy's stages are gathered.
+  if (replica_ != 0 || stages_ == 1) return;
+  if (stage() != 0) {
+    send_bytes(serialize_stage(), 0);
+    return;
+  }
+  for (int source = 1; source < stages_; ++source) absorb_stage(source, recv_bytes(source));
+  gathered_at_step_ = steps_;
+}
+
+void Pipeline::save(torch::serialize::OutputArchive& archive) const {
+  if (stages_ > 1 && (!is_writer() || gathered_at_step_ != steps_))
+    throw std::logic_error(
+        "Pipeline::save(): the writer saves the whole model after gather_state() has run on every rank since the "
+        "last step.");
+  Single::save(archive);
+}
+
+void Pipeline::load(torch::serialize::InputArchive& archive) {
+  torch::serialize::InputArchive model_archive, optimizer_archive;
+  archive.read("model", model_archive);
+  archive.read("optimizer", optimizer_archive);
+  model_.ptr()->load(model_archive);
+  stage_->to(pipeline_options_.device());
+  optimizer_->load(optimizer_archive);
+  drop_other_stages_state();
+  // Loading swapped the parameters' storage (Tensor::set_): the reducer is
+  // built again, hooked to their gradient accumulators as they are now (as ddp does).
+  build_reducer();
+}
+
+void Pipeline::drop_other_stages_state() {
+  std::unordered_set<void*> mine;
+  for (const auto& parameter : stage_->parameters()) mine.insert(parameter.unsafeGetTensorImpl());
+  auto& state = optimizer_->state();
+  for (auto entry = state.begin(); entry != state.end();) {
+    if (mine.count(entry->first))
+      ++entry;
+    else
+      entry = state.erase(entry);
+  }
+}
+
+}  // namespace cohort::strategies
