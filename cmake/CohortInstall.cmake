@@ -10,7 +10,7 @@ endforeach()
 install(CODE "file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim\")
   file(CREATE_LINK \"${COHORT_FMT_INCLUDE_DIR}/fmt\"
        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim/fmt\" SYMBOLIC)")
-install(TARGETS cohort_core cohort_tuner cohort EXPORT CohortTargets
+install(TARGETS cohort_core cohort_tuner cohort cohort_sweep EXPORT CohortTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
-#include <torch/types.h>
 #include <spdlog/spdlog.h>
 
+#include "common/program.h"
 #include "cohort/config/config.h"
 #include "cohort/core/error.h"
 #include "cohort/distributed/runtime.h"
@@ -75,45 +75,12 @@ std::string log_level(const Arguments& args, const cohort::config::Json& config,
   return rank != 0 && level == "info" ? "warn" : level;
 }
 
-/// Prints `message` and returns `status` for main() to end with. In a job of
-/// several ranks the others may be waiting in a collective for this one, so
-/// the whole job is ended (the message goes to the log, naming the rank)
-/// instead of leaving them to the watchdog.
-int fail(const std::string& message, int status) {
-  if (cohort::distributed::world_size() > 1) cohort::distributed::abort_job("cohort-train: " + message, status);
-  std::cerr << "cohort-train: " << message << std::endl;
-  return status;
-}
-
-/// A failure every rank of the job has agreed on: each ends normally with
-/// `status`, and only the rank that holds `message` prints it.
-struct AgreedFailure {
-  std::string message;  // empty on the ranks that only agreed
-  int status;
-};
-
 /// Loads and validates the config. Every rank reads the same file, so a bad
 /// config fails on all of them alike; in a job of several ranks they agree on
 /// it with one collective, the lowest failing rank says why, and all exit with
 /// status 2 without the launcher's abort banner.
 cohort::config::Json load_config(const Arguments& args, const cohort::config::Schema& schema) {
-  std::string error;
-  cohort::config::Json config;
-  try {
-    config = cohort::config::load(args.config_path, args.overrides, schema);
-  } catch (const cohort::InputError& failure) {
-    error = failure.what();
-  }
-  const int rank = cohort::distributed::world_rank(), size = cohort::distributed::world_size();
-  if (size == 1) {
-    if (!error.empty()) throw cohort::InputError(error);
-    return config;
-  }
-  auto first_failing = torch::tensor({error.empty() ? size : rank}, torch::kInt32);
-  cohort::distributed::world()->allreduce(first_failing, cohort::distributed::ReduceOp::kMin);
-  const int failing = first_failing.item<int32_t>();
-  if (failing < size) throw AgreedFailure{rank == failing ? error : "", cohort::kExitBadInput};
-  return config;
+  return cohort::apps::load_agreed([&] { return cohort::config::load(args.config_path, args.overrides, schema); });
 }
 
 int run(const Arguments& args) {
@@ -134,7 +101,10 @@ int run(const Arguments& args) {
   if (args.find_batch_size) return find_batch_size(config, args.config_path);
 
   cohort::memory::install_report_signal(SIGUSR1);
-  cohort::job::TrainingJob job(config, args.config_path);
+  // A strategy that does not fit the job (a pipeline's stages x replicas
+  // against the ranks) is refused alike by every rank: agreed on, said once.
+  auto strategy = cohort::apps::load_agreed([&] { return cohort::job::make_strategy(config, args.config_path); });
+  cohort::job::TrainingJob job(config, args.config_path, std::move(strategy));
   if (!args.resume.empty()) job.resume(args.resume);
   const auto epochs = job.fit();
   const auto test = job.test();
@@ -175,16 +145,5 @@ int main(int argc, char** argv) {
     return status == 0 ? cohort::kExitSuccess : cohort::kExitBadInput;
   }
 
-  try {
-    cohort::distributed::initialize(&argc, &argv);
-    cohort::logging::setup(cohort::distributed::world_rank(), "info");
-    return run(args);
-  } catch (const AgreedFailure& failure) {
-    if (!failure.message.empty()) std::cerr << "cohort-train: " << failure.message << std::endl;
-    return failure.status;
-  } catch (const cohort::InputError& error) {
-    return fail(error.what(), cohort::kExitBadInput);
-  } catch (const std::exception& error) {
-    return fail("training failed: " + cohort::describe_exception(error), cohort::kExitTrainingFailed);
-  }
+  return cohort::apps::run_program("cohort-train", "training failed", &argc, &argv, [&] { return run(args); });
 }

@@ -319,6 +319,30 @@ TEST_CASE("split: sub-communicators may be dropped by each rank at a different t
   comm->barrier();
 }
 
+TEST_CASE("WorldScope: inside it the world is the group, for the CPU and for fresh MPI communicators",
+          "[collectives][mpi]") {
+  if (!dist::mpi_active()) return;  // one process: no group to scope to
+  const auto world = dist::world(torch::kCPU);
+  const int rank = world->rank();
+  // Rank 0 alone, the other ranks together: the shape of a sweep's groups.
+  const auto group = world->split(rank == 0 ? 0 : 1, rank);
+  {
+    dist::WorldScope scope(group);
+    CHECK(dist::world(torch::kCPU) == group);
+    CHECK(dist::world_size() == world->size());  // still names the whole job
+    const auto fresh = dist::make_mpi_communicator();
+    CHECK(fresh->size() == group->size());
+    CHECK(fresh->rank() == group->rank());
+    auto ranks = torch::full({1}, double(rank), torch::kFloat64);
+    fresh->allreduce({ranks});
+    // The sum of the world ranks in this rank's group only.
+    const double expected = rank == 0 ? 0.0 : double(world->size() * (world->size() - 1) / 2);
+    CHECK(ranks.item<double>() == expected);
+  }
+  CHECK(dist::world(torch::kCPU) == world);
+  world->barrier();
+}
+
 TEST_CASE("async: several operations in flight, waited out of order and twice", "[collectives]") {
   check_async(*cpu(), torch::kCPU);
 }

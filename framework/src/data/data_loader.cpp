@@ -1,5 +1,7 @@
 #include "cohort/data/data_loader.h"
 
+#include <algorithm>
+
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
@@ -18,12 +20,14 @@ uint64_t mix(uint64_t seed, uint64_t epoch) {
 }  // namespace
 
 Epoch::Epoch(std::shared_ptr<const Dataset> dataset, torch::Tensor order, const DataLoaderOptions& options,
-             int64_t num_batches)
+             int64_t num_batches, int64_t first_batch)
     : dataset_(std::move(dataset)),
       order_(std::move(order)),
       batch_size_(options.batch_size()),
       num_batches_(num_batches),
-      capacity_(std::max<int64_t>(1, options.num_workers() * options.prefetch())) {
+      capacity_(std::max<int64_t>(1, options.num_workers() * options.prefetch())),
+      next_to_build_(std::clamp<int64_t>(first_batch, 0, num_batches)),
+      next_to_hand_out_(next_to_build_) {
   for (int64_t i = 0; i < options.num_workers(); ++i) workers_.emplace_back([this] { work(); });
 }
 
@@ -125,12 +129,13 @@ int64_t DataLoader::num_batches() const {
   return options_.drop_last() ? n / b : (n + b - 1) / b;
 }
 
-std::unique_ptr<Epoch> DataLoader::epoch(int64_t epoch) const {
+std::unique_ptr<Epoch> DataLoader::epoch(int64_t epoch, int64_t first_batch) const {
   const int64_t n = dataset_->size();
   torch::Tensor order = options_.shuffle()
                             ? torch::tensor(seeded_permutation(n, mix(options_.seed(), uint64_t(epoch))))
                             : torch::arange(n, torch::kInt64);
-  return std::make_unique<Epoch>(dataset_, shard(order).slice(0, 0, num_samples()), options_, num_batches());
+  return std::make_unique<Epoch>(dataset_, shard(order).slice(0, 0, num_samples()), options_, num_batches(),
+                                 first_batch);
 }
 
 }  // namespace cohort::data

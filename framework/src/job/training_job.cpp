@@ -189,26 +189,41 @@ Schema training_schema() {
   return schema;
 }
 
+namespace {
+
+/// Runs `build`; an InputError about a config key (its message starts with the
+/// quoted path) gets the config's name in front. One about another file (data,
+/// checkpoint) names that file already and passes unchanged.
 template <typename Build>
-auto TrainingJob::named(Build&& build) -> decltype(build()) {
+auto named(const std::string& source, Build&& build) -> decltype(build()) {
   try {
     return build();
   } catch (const InputError& error) {
-    // An error about a key starts with its quoted path and gets the config's
-    // name in front; an error about another file (data, checkpoint) names it already.
     const std::string message = error.what();
     if (message.empty() || message.front() != '"') throw;
-    throw InputError(fmt::format("{}: {}", source_, message));
+    throw InputError(fmt::format("{}: {}", source, message));
   }
 }
 
-TrainingJob::TrainingJob(Json config, std::string source) : config_(std::move(config)), source_(std::move(source)) {
+}  // namespace
+
+std::shared_ptr<strategies::Strategy> make_strategy(const Json& config, const std::string& source) {
+  return named(source, [&] { return strategies::strategy_registry().create(config.at("strategy")); });
+}
+
+template <typename Build>
+auto TrainingJob::named(Build&& build) -> decltype(build()) {
+  return job::named(source_, std::forward<Build>(build));
+}
+
+TrainingJob::TrainingJob(Json config, std::string source, std::shared_ptr<strategies::Strategy> strategy)
+    : config_(std::move(config)), source_(std::move(source)) {
   const auto seed = config_.at("seed").get<uint64_t>();
   const int threads = runtime::configure_threads(config_.at("runtime").at("threads").get<int>());
   spdlog::debug("{} torch threads; {}", threads, runtime::build_summary());
   torch::manual_seed(seed);
 
-  auto strategy = named([&] { return strategies::strategy_registry().create(config_.at("strategy")); });
+  if (!strategy) strategy = make_strategy(config_, source_);
   data_ = named([&] { return data::dataset_registry().create(config_.at("data"), seed); });
   const auto& loader = config_.at("loader");
   train_loader_ = make_loader(data_.train, loader, true, seed, *strategy);
@@ -220,21 +235,24 @@ TrainingJob::TrainingJob(Json config, std::string source) : config_(std::move(co
   auto optimizer =
       named([&] { return optim::optimizer_registry().create(config_.at("optimizer"), model.ptr()->parameters()); });
   const auto& loop = config_.at("trainer");
-  trainer_ = std::make_unique<trainer::Trainer>(
-      model, optimizer,
-      trainer::TrainerOptions()
-          .epochs(loop.at("epochs").get<int64_t>())
-          .output_dir(config_.at("output_dir").get<std::string>())
-          .checkpoint_every(loop.at("checkpoint_every").get<int64_t>())
-          .keep_checkpoints(loop.at("keep_checkpoints").get<int64_t>())
-          .log_every(loop.at("log_every").get<int64_t>())
-          .progress(progress_style(loop.at("progress").get<std::string>()))
-          .max_steps_per_epoch(loop.at("max_steps_per_epoch").get<int64_t>())
-          .strategy(strategy)
-          .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
-          .step(step_options(config_))
-          .leak_check(leak_options(config_.at("memory")))
-          .config(config_));
+  // The strategy takes the model here (e.g. model_parallel cuts it by its balance).
+  trainer_ = named([&] {
+    return std::make_unique<trainer::Trainer>(
+        model, optimizer,
+        trainer::TrainerOptions()
+            .epochs(loop.at("epochs").get<int64_t>())
+            .output_dir(config_.at("output_dir").get<std::string>())
+            .checkpoint_every(loop.at("checkpoint_every").get<int64_t>())
+            .keep_checkpoints(loop.at("keep_checkpoints").get<int64_t>())
+            .log_every(loop.at("log_every").get<int64_t>())
+            .progress(progress_style(loop.at("progress").get<std::string>()))
+            .max_steps_per_epoch(loop.at("max_steps_per_epoch").get<int64_t>())
+            .strategy(strategy)
+            .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
+            .step(step_options(config_))
+            .leak_check(leak_options(config_.at("memory")))
+            .config(config_));
+  });
   spdlog::info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,
                data_.train->size(), data_.validation ? data_.validation->size() : 0, data_.test->size(),
                config_.at("model").at("name").get<std::string>(),
@@ -247,11 +265,11 @@ TrainingJob::TrainingJob(Json config, std::string source) : config_(std::move(co
 
 void TrainingJob::resume(const std::string& checkpoint) { trainer_->resume(checkpoint); }
 
-std::vector<trainer::EpochResult> TrainingJob::fit() {
+std::vector<trainer::EpochResult> TrainingJob::fit(const trainer::FitOptions& options) {
   const auto output_dir = config_.at("output_dir").get<std::string>();
   if (!output_dir.empty() && trainer_->strategy().is_writer())
     write_file_atomically((std::filesystem::path(output_dir) / "config.json").string(), config_.dump(2) + "\n");
-  return trainer_->fit(*train_loader_, validation_loader_.get());
+  return trainer_->fit(*train_loader_, validation_loader_.get(), options);
 }
 
 trainer::Stats TrainingJob::test() { return trainer_->evaluate(*test_loader_); }

@@ -1,6 +1,7 @@
 #include "cohort/trainer/checkpoint.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <sstream>
 
@@ -37,11 +38,38 @@ int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
 
 std::string checkpoint_name(int64_t epochs_done) { return fmt::format("epoch-{:04d}.pt", epochs_done); }
 
+std::string checkpoint_name(int64_t epochs_done, int64_t epoch_steps_done, int64_t steps_per_epoch) {
+  if (epoch_steps_done <= 0 || steps_per_epoch <= 0) return checkpoint_name(epochs_done);
+  // The fraction's digits without trailing zeros: "5" for a half, "333333" for a third.
+  const auto millionths = std::llround(1e6 * double(epoch_steps_done) / double(steps_per_epoch));
+  auto digits = fmt::format("{:06d}", std::min<int64_t>(999999, millionths));
+  digits.erase(digits.find_last_not_of('0') + 1);
+  if (digits.empty()) digits = "000001";  // a fraction below a millionth still sorts after the whole epoch
+  return fmt::format("epoch-{:04d}.{}.pt", epochs_done, digits);
+}
+
+std::optional<double> checkpoint_epochs(const std::string& path) {
+  const auto name = fs::path(path).filename().string();
+  constexpr size_t kPrefix = 6, kSuffix = 3;  // "epoch-", ".pt"
+  if (name.size() <= kPrefix + kSuffix || name.rfind("epoch-", 0) != 0 || fs::path(name).extension() != ".pt")
+    return std::nullopt;
+  const auto number = name.substr(kPrefix, name.size() - kPrefix - kSuffix);
+  if (number.find_first_not_of("0123456789.") != std::string::npos) return std::nullopt;
+  try {
+    size_t used = 0;
+    const double epochs = std::stod(number, &used);
+    return used == number.size() ? std::optional<double>(epochs) : std::nullopt;
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("epochs_done", torch::tensor(state.epochs_done));
   archive.write("steps_done", torch::tensor(state.steps_done));
+  archive.write("epoch_steps_done", torch::tensor(state.epoch_steps_done));
   archive.write("config", c10::IValue(state.config));
   for (const auto& device : generator_devices())
     archive.write(generator_key(device), at::globalContext().defaultGenerator(device).get_state());
@@ -62,6 +90,9 @@ CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& s
     if (!format.isString() || format.toStringRef() != kFormat) throw std::runtime_error("not a Cohort checkpoint");
     state.epochs_done = read_int(archive, "epochs_done");
     state.steps_done = read_int(archive, "steps_done");
+    // Absent from checkpoints written before fractional budgets: those were all at an epoch's end.
+    torch::Tensor epoch_steps;
+    if (archive.try_read("epoch_steps_done", epoch_steps)) state.epoch_steps_done = epoch_steps.item<int64_t>();
     archive.read("config", config);
     state.config = config.toStringRef();
     strategy.load(archive);
@@ -83,15 +114,17 @@ CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& s
 }
 
 std::vector<std::string> list_checkpoints(const std::string& directory) {
-  std::vector<std::string> found;
-  if (!fs::is_directory(directory)) return found;
+  std::vector<std::pair<double, std::string>> found;
+  if (!fs::is_directory(directory)) return {};
   for (const auto& entry : fs::directory_iterator(directory)) {
-    const auto name = entry.path().filename().string();
-    if (entry.is_regular_file() && name.rfind("epoch-", 0) == 0 && entry.path().extension() == ".pt")
-      found.push_back(entry.path().string());
+    const auto epochs = checkpoint_epochs(entry.path().string());
+    if (entry.is_regular_file() && epochs) found.emplace_back(*epochs, entry.path().string());
   }
-  std::sort(found.begin(), found.end());  // zero-padded epochs sort by name
-  return found;
+  // By epochs, not by name: "epoch-0001.5.pt" comes after "epoch-0001.pt".
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> paths;
+  for (auto& item : found) paths.push_back(std::move(item.second));
+  return paths;
 }
 
 std::string resolve_checkpoint(const std::string& path) {

@@ -1,6 +1,7 @@
 #include "cohort/trainer/trainer.h"
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -84,24 +85,41 @@ MetricsLog* Trainer::metrics() {
   return metrics_.get();
 }
 
-Stats Trainer::train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps) {
+Stats Trainer::train_epoch(const data::DataLoader& train, int64_t end, int64_t steps_per_epoch,
+                           const FitOptions& fit) {
   model_.ptr()->train();
   auto& strategy = *options_.strategy();
-  auto pass = train.epoch(epochs_done_);
+  auto pass = train.epoch(epochs_done_, epoch_steps_done_);
   memory::reset_cuda_peaks();
   progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
+  const int64_t total_steps = steps_per_epoch * options_.epochs();
   Stats stats;
-  for (int64_t step = 0; step < steps_per_epoch; ++step) {
+  while (epoch_steps_done_ < end) {
+    stop_if_asked(fit);
     auto batch = pass->next();
-    if (!batch) break;
+    if (!batch) {
+      epoch_steps_done_ = steps_per_epoch;
+      break;
+    }
     learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
     stats += step_runner_.run(*batch, strategy, options_.loss(), steps_done_ + 1);
     ++steps_done_;
+    ++epoch_steps_done_;
     watch_memory();
-    progress_.update(step + 1, stats);
+    progress_.update(epoch_steps_done_, stats);
   }
   progress_.finish();
   return strategy.reduce(stats);
+}
+
+void Trainer::stop_if_asked(const FitOptions& fit) {
+  if (!fit.stop_when()) return;
+  // Every rank asks, and every rank learns whether any said yes: they stop at the same step.
+  if (!options_.strategy()->any_rank(fit.stop_when()())) return;
+  progress_.finish();
+  throw TrainingStopped(fmt::format("training was stopped before step {} (epoch {}, step {} of it) because its "
+                                    "stop condition was met",
+                                    steps_done_ + 1, epochs_done_ + 1, epoch_steps_done_ + 1));
 }
 
 void Trainer::watch_memory() {
@@ -110,33 +128,49 @@ void Trainer::watch_memory() {
     spdlog::info("memory after step {}: {}", steps_done_, memory::capture_memory_report().format());
 }
 
-std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data::DataLoader* validation) {
+Trainer::Position Trainer::stop_position(double until_epochs, int64_t steps_per_epoch) const {
+  if (until_epochs <= 0.0 || until_epochs >= double(options_.epochs())) return {options_.epochs(), 0};
+  const auto steps = std::max<int64_t>(1, std::llround(until_epochs * double(steps_per_epoch)));
+  return {steps / steps_per_epoch, steps % steps_per_epoch};
+}
+
+std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data::DataLoader* validation,
+                                      const FitOptions& fit) {
   int64_t steps_per_epoch = train.num_batches();
   if (options_.max_steps_per_epoch() > 0) steps_per_epoch = std::min(steps_per_epoch, options_.max_steps_per_epoch());
-  const int64_t total_steps = steps_per_epoch * options_.epochs();
+  const auto stop = stop_position(fit.until_epochs(), steps_per_epoch);
   std::vector<EpochResult> results;
-  while (epochs_done_ < options_.epochs()) {
-    EpochResult result;
-    result.epoch = epochs_done_ + 1;
-    const auto start = Clock::now();
-    const auto skipped_nonfinite = step_runner_.skipped_nonfinite();
-    const auto skipped_overflow = step_runner_.skipped_overflow();
-    result.train = train_epoch(train, steps_per_epoch, total_steps);
-    result.seconds = seconds_since(start);
-    result.samples_per_second = double(result.train.samples) / std::max(result.seconds, 1e-9);
-    result.learning_rate = learning_rate_;
-    if (validation) result.validation = evaluate(*validation);
-    result.memory = memory::capture_memory_report();
-    result.micro_batch_size = step_runner_.micro_batch_size(train.options().batch_size());
-    result.accumulation_steps = step_runner_.accumulation_steps();
-    result.skipped_nonfinite = step_runner_.skipped_nonfinite() - skipped_nonfinite;
-    result.skipped_overflow = step_runner_.skipped_overflow() - skipped_overflow;
-    ++epochs_done_;
-    record(result);
-    checkpoint_if_due();
-    results.push_back(result);
-  }
+  while (epochs_done_ < stop.epochs || (epochs_done_ == stop.epochs && epoch_steps_done_ < stop.steps))
+    results.push_back(run_epoch(train, validation, stop, steps_per_epoch, fit));
   return results;
+}
+
+EpochResult Trainer::run_epoch(const data::DataLoader& train, const data::DataLoader* validation, Position stop,
+                               int64_t steps_per_epoch, const FitOptions& fit) {
+  const int64_t end = epochs_done_ < stop.epochs ? steps_per_epoch : stop.steps;
+  EpochResult result;
+  result.epoch = epochs_done_ + 1;
+  const auto start = Clock::now();
+  const auto skipped_nonfinite = step_runner_.skipped_nonfinite();
+  const auto skipped_overflow = step_runner_.skipped_overflow();
+  result.train = train_epoch(train, end, steps_per_epoch, fit);
+  result.seconds = seconds_since(start);
+  result.samples_per_second = double(result.train.samples) / std::max(result.seconds, 1e-9);
+  result.learning_rate = learning_rate_;
+  if (validation) result.validation = evaluate(*validation);
+  result.memory = memory::capture_memory_report();
+  result.micro_batch_size = step_runner_.micro_batch_size(train.options().batch_size());
+  result.accumulation_steps = step_runner_.accumulation_steps();
+  result.skipped_nonfinite = step_runner_.skipped_nonfinite() - skipped_nonfinite;
+  result.skipped_overflow = step_runner_.skipped_overflow() - skipped_overflow;
+  if (epoch_steps_done_ >= steps_per_epoch) {
+    ++epochs_done_;
+    epoch_steps_done_ = 0;
+  }
+  result.epochs = double(epochs_done_) + double(epoch_steps_done_) / double(steps_per_epoch);
+  record(result);
+  checkpoint_if_due(steps_per_epoch, /*at_stop=*/epochs_done_ == stop.epochs && epoch_steps_done_ == stop.steps);
+  return result;
 }
 
 Stats Trainer::evaluate(const data::DataLoader& loader) {
@@ -150,35 +184,48 @@ Stats Trainer::evaluate(const data::DataLoader& loader) {
   return strategy.reduce(stats);
 }
 
-void Trainer::record(const EpochResult& result) {
-  if (!options_.strategy()->is_writer()) return;
+nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner) {
+  const bool whole = result.epochs == double(result.epoch);
   nlohmann::json line = {{"event", "epoch"},
-                         {"epoch", result.epoch},
-                         {"step", steps_done_},
+                         {"epoch", whole ? nlohmann::json(result.epoch) : nlohmann::json(result.epochs)},
+                         {"step", steps_done},
                          {"lr", result.learning_rate},
                          {"epoch_seconds", result.seconds},
                          {"samples_per_second", result.samples_per_second}};
   line.update(stats_json("train", result.train));
-  line.update(step_json(result, step_runner_));
+  line.update(step_json(result, runner));
+  if (result.validation) line.update(stats_json("val", *result.validation));
+  return line;
+}
+
+void Trainer::record(const EpochResult& result) {
+  // Every rank keeps the record (last_record()); the writer logs and writes it.
+  const bool whole = result.epochs == double(result.epoch);
+  const auto line = epoch_record(result, steps_done_, step_runner_);
+  last_record_ = line;
+  if (!options_.strategy()->is_writer()) return;
   std::string validation_text;
-  if (result.validation) {
-    line.update(stats_json("val", *result.validation));
+  if (result.validation)
     validation_text = fmt::format(" val_loss {:.4f} val_acc {:.4f}", result.validation->mean_loss(),
                                   result.validation->accuracy());
-  }
-  spdlog::info("epoch {}/{} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
-               result.epoch, options_.epochs(), result.train.mean_loss(), result.train.accuracy(), validation_text,
+  const auto epoch = whole ? fmt::format("{}/{}", result.epoch, options_.epochs())
+                           : fmt::format("{:.4g}/{} (stopped part-way)", result.epochs, options_.epochs());
+  spdlog::info("epoch {} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
+               epoch, result.train.mean_loss(), result.train.accuracy(), validation_text,
                result.learning_rate, result.samples_per_second, result.seconds, step_text(result, step_runner_),
                result.memory.format());
   if (auto* log = metrics()) log->write(line);
 }
 
-void Trainer::checkpoint_if_due() {
+void Trainer::checkpoint_if_due(int64_t steps_per_epoch, bool at_stop) {
   const int64_t every = options_.checkpoint_every();
-  if (every <= 0 || options_.output_dir().empty() || !options_.strategy()->is_writer()) return;
-  if (epochs_done_ % every != 0 && epochs_done_ != options_.epochs()) return;
+  if (every <= 0 || options_.output_dir().empty()) return;
+  // Where a run stops is always worth a checkpoint: a longer run may continue from it.
+  if (!at_stop && epochs_done_ % every != 0 && epochs_done_ != options_.epochs()) return;
+  options_.strategy()->gather_state();  // on every rank, before only the writer saves
+  if (!options_.strategy()->is_writer()) return;
   const auto directory = fs::path(options_.output_dir()) / "checkpoints";
-  const auto path = (directory / checkpoint_name(epochs_done_)).string();
+  const auto path = (directory / checkpoint_name(epochs_done_, epoch_steps_done_, steps_per_epoch)).string();
   save_checkpoint(path);
   spdlog::debug("checkpoint written to {}", path);
   auto existing = list_checkpoints(directory.string());
@@ -187,7 +234,7 @@ void Trainer::checkpoint_if_due() {
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
-  CheckpointState state{epochs_done_, steps_done_, options_.config().dump()};
+  CheckpointState state{epochs_done_, steps_done_, epoch_steps_done_, options_.config().dump()};
   trainer::save_checkpoint(path, *options_.strategy(), state);
 }
 
@@ -195,11 +242,13 @@ void Trainer::resume(const std::string& checkpoint) {
   const auto path = resolve_checkpoint(checkpoint);
   const auto state = load_checkpoint(path, *options_.strategy());
   epochs_done_ = state.epochs_done;
+  epoch_steps_done_ = state.epoch_steps_done;
   steps_done_ = state.steps_done;
   learning_rate_ = optim::learning_rates(*optimizer_).at(0);
   resumed_ = true;
   metrics_.reset();
-  spdlog::info("resumed from {} after epoch {} (step {})", path, epochs_done_, steps_done_);
+  const auto part = epoch_steps_done_ > 0 ? fmt::format(" and {} steps of the next", epoch_steps_done_) : "";
+  spdlog::info("resumed from {} after epoch {}{} (step {})", path, epochs_done_, part, steps_done_);
 }
 
 }  // namespace cohort::trainer

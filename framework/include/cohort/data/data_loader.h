@@ -48,8 +48,10 @@ struct DataLoaderOptions {
 /// threads stop when it is destroyed, even half-way through.
 class Epoch {
  public:
+  /// Batches [first_batch, num_batches) of `order`; those before first_batch
+  /// are never built (a run resumed in the middle of an epoch).
   Epoch(std::shared_ptr<const Dataset> dataset, torch::Tensor order, const DataLoaderOptions& options,
-        int64_t num_batches);
+        int64_t num_batches, int64_t first_batch = 0);
   ~Epoch();
   Epoch(const Epoch&) = delete;
   Epoch& operator=(const Epoch&) = delete;
@@ -87,7 +89,10 @@ class DataLoader {
 
   /// Starts pass number `epoch` (0-based). With shuffling, its order depends
   /// on the seed and `epoch` alone, so a resumed run sees the same batches.
-  std::unique_ptr<Epoch> epoch(int64_t epoch) const;
+  /// `first_batch` > 0 starts the pass there, as if the batches before it had
+  /// been handed out (without building them): how a run resumed in the middle
+  /// of an epoch sees exactly the batches it had not trained on yet.
+  std::unique_ptr<Epoch> epoch(int64_t epoch, int64_t first_batch = 0) const;
 
   /// Batches and examples of one epoch on this rank.
   int64_t num_batches() const;

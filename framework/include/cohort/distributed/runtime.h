@@ -55,6 +55,24 @@ std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options 
 /// machine no CUDA GPU.
 std::shared_ptr<Communicator> make_nccl_communicator(CommunicatorOptions options = {});
 
+/// Makes `group` the world of the code that runs while the scope lives: how a
+/// sweep runs each trial on its own group of ranks with unchanged training
+/// code. `group` must be an MPI communicator over some ranks of the job (e.g.
+/// from world()->split()). Inside the scope world(kCPU) returns `group`,
+/// world(kCUDA) an NCCL communicator over the same ranks (built on first use,
+/// over `group`, and freed with the scope), and make_mpi_communicator() /
+/// make_nccl_communicator() build over those ranks. world_rank()/world_size()
+/// keep naming the whole job. The scope is process-wide (a trial's helper
+/// threads see it too); scopes nest. Create and destroy it on every rank of
+/// `group` together, with no collective of the scope's communicators running.
+class WorldScope {
+ public:
+  explicit WorldScope(std::shared_ptr<Communicator> group);
+  ~WorldScope();
+  WorldScope(const WorldScope&) = delete;
+  WorldScope& operator=(const WorldScope&) = delete;
+};
+
 /// Ends the job on every rank with exit status `status` after logging
 /// `message` (MPI_Abort under MPI; otherwise std::_Exit, because the caller
 /// may be a watchdog thread while another thread is stuck in the operation).

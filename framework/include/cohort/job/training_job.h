@@ -16,19 +16,29 @@ namespace cohort::job {
 /// Every key a training config may have, with defaults and meaning.
 config::Schema training_schema();
 
+/// The strategy of `config` (validated by training_schema()). Collective under
+/// MPI (strategies split communicators): every rank calls it. A setting that
+/// does not fit the job (e.g. a pipeline's stages x data_parallel against the
+/// number of ranks) throws cohort::InputError on every rank alike, before any
+/// training starts, naming `source` and the key; cohort-train agrees on it.
+std::shared_ptr<strategies::Strategy> make_strategy(const config::Json& config, const std::string& source);
+
 class TrainingJob {
  public:
   /// `config` must have passed training_schema().validate(). Seeds LibTorch,
   /// sets the thread count, loads the data and builds everything else.
   /// `source` (the config's file name) starts every error message, which is a
   /// cohort::InputError for bad input such as a missing data file.
-  TrainingJob(config::Json config, std::string source);
+  /// `strategy`, when given, must have been built from this config by
+  /// make_strategy(); otherwise the job builds it.
+  TrainingJob(config::Json config, std::string source, std::shared_ptr<strategies::Strategy> strategy = nullptr);
 
   /// Continues from a checkpoint file, or the newest one in a directory.
   void resume(const std::string& checkpoint);
 
-  /// Trains for the configured epochs; writes output_dir/config.json first.
-  std::vector<trainer::EpochResult> fit();
+  /// Trains for the configured epochs, or as far as `options` say (a
+  /// fractional budget, a stop condition); writes output_dir/config.json first.
+  std::vector<trainer::EpochResult> fit(const trainer::FitOptions& options = {});
 
   /// Loss and accuracy on the test split.
   trainer::Stats test();

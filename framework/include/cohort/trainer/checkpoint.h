@@ -3,6 +3,7 @@
 // training, the random-generator states and the config, written atomically.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ namespace cohort::trainer {
 struct CheckpointState {
   int64_t epochs_done = 0;
   int64_t steps_done = 0;
+  /// Steps already taken in the epoch after epochs_done (0 at an epoch's end):
+  /// a run stopped at a fractional budget continues from there.
+  int64_t epoch_steps_done = 0;
   std::string config;  // the job's JSON config, so a checkpoint explains itself
 };
 
@@ -33,7 +37,17 @@ std::string resolve_checkpoint(const std::string& path);
 /// Name of the checkpoint file after `epochs_done` epochs, e.g. "epoch-0003.pt".
 std::string checkpoint_name(int64_t epochs_done);
 
-/// The checkpoints in `directory`, oldest first.
+/// Name of a checkpoint taken part-way through an epoch, saying where as a
+/// fraction of epochs: `epoch_steps_done` of `steps_per_epoch` steps after
+/// `epochs_done` epochs, e.g. "epoch-0001.5.pt" (six decimals at most; a
+/// whole epoch gets checkpoint_name(epochs_done)).
+std::string checkpoint_name(int64_t epochs_done, int64_t epoch_steps_done, int64_t steps_per_epoch);
+
+/// The epochs a checkpoint file's name says it was taken at (1.5 for
+/// ".../epoch-0001.5.pt"); std::nullopt for a name checkpoint_name() did not make.
+std::optional<double> checkpoint_epochs(const std::string& path);
+
+/// The checkpoints in `directory`, oldest (fewest epochs) first.
 std::vector<std::string> list_checkpoints(const std::string& directory);
 
 }  // namespace cohort::trainer

@@ -5,8 +5,10 @@
 // atomic checkpoints and resume.
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -56,8 +58,36 @@ struct TrainerOptions {
   TORCH_ARG(nlohmann::json, config) = nlohmann::json::object();
 };
 
+/// How far one fit() goes: what a sweep's trial changes from run to run,
+/// where TrainerOptions say how the job trains.
+struct FitOptions {
+  /// Stop once this many epochs are done (0 = TrainerOptions::epochs). Fractions
+  /// are allowed and counted in steps: 1.5 is one epoch and half the next one's
+  /// steps (rounded to the nearest step, at least one). At most
+  /// TrainerOptions::epochs, which stays the horizon of the learning-rate
+  /// schedule: so a run stopped at 0.5 and resumed to 1.5 ends exactly where a
+  /// run straight to 1.5 does. A stop part-way through an epoch evaluates,
+  /// records (with "epoch" the fraction) and checkpoints there, under a name
+  /// that says the fraction (checkpoint_name(epochs, steps, steps_per_epoch)).
+  TORCH_ARG(double, until_epochs) = 0.0;
+  /// Asked before every training step on every rank; once it is true on any
+  /// rank (agreed with Strategy::any_rank, one more small collective per step
+  /// while it is set) all ranks stop at the same step and fit() throws
+  /// TrainingStopped. E.g. a deadline. Nothing is checkpointed at that step.
+  TORCH_ARG(std::function<bool()>, stop_when) = nullptr;
+};
+
+/// What fit() throws on every rank when FitOptions::stop_when asked it to stop.
+class TrainingStopped : public std::runtime_error {
+ public:
+  explicit TrainingStopped(const std::string& message) : std::runtime_error(message) {}
+};
+
 struct EpochResult {
   int64_t epoch = 0;  // 1-based
+  /// Epochs done when this result was taken: `epoch` after a whole epoch, a
+  /// fraction (e.g. 1.5) after a stop part-way through one.
+  double epochs = 0.0;
   Stats train;
   std::optional<Stats> validation;
   double learning_rate = 0.0;
@@ -74,6 +104,12 @@ struct EpochResult {
   int64_t skipped_overflow = 0;
 };
 
+/// The metrics record of an epoch (or part of one) as metrics.jsonl has it:
+/// {"event": "epoch", "epoch", "step" (= `steps_done`), "lr", "train_loss",
+/// "val_accuracy", "memory": {...}, ...}; "epoch" is the fraction after a stop
+/// part-way. `runner` adds micro-batching and, under fp16, "loss_scale".
+nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner);
+
 class Trainer {
  public:
   /// `optimizer` must have been built over `model`'s parameters. The strategy
@@ -81,22 +117,32 @@ class Trainer {
   Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer,
           TrainerOptions options = {});
 
-  /// Trains from the current epoch (0, or where resume() left it) up to
-  /// options.epochs(), evaluating on `validation` after each epoch when given.
-  std::vector<EpochResult> fit(const data::DataLoader& train, const data::DataLoader* validation = nullptr);
+  /// Trains from the current position (the start, or where resume() left it,
+  /// possibly part-way through an epoch) up to options.epochs() or
+  /// fit.until_epochs(), evaluating on `validation` after each epoch and at a
+  /// stop part-way when given. Returns one result per epoch or part trained.
+  std::vector<EpochResult> fit(const data::DataLoader& train, const data::DataLoader* validation = nullptr,
+                               const FitOptions& fit = {});
 
   /// Loss and accuracy over `loader` in eval mode, without gradients.
   Stats evaluate(const data::DataLoader& loader);
 
   /// Restores model, optimizer, RNGs and position from a checkpoint file (or
-  /// the newest in a directory); the next fit() continues after its epoch.
+  /// the newest in a directory); the next fit() continues where it was taken,
+  /// skipping the batches of a part-done epoch without loading them.
   void resume(const std::string& checkpoint);
 
   /// Writes a checkpoint of the current state to `path` (atomically).
   void save_checkpoint(const std::string& path) const;
 
+  /// Whole epochs done, and steps taken in the next one.
   int64_t epochs_done() const { return epochs_done_; }
+  int64_t epoch_steps_done() const { return epoch_steps_done_; }
   int64_t steps_done() const { return steps_done_; }
+  /// The last metrics record of this run, as written to metrics.jsonl
+  /// ({"event": "epoch", "epoch", "step", "lr", "train_loss", "val_accuracy",
+  /// ...}), on every rank (only the writer writes it); empty before the first.
+  const nlohmann::json& last_record() const { return last_record_; }
   torch::nn::AnyModule& model() { return model_; }
   strategies::Strategy& strategy() { return *options_.strategy(); }
   const TrainerOptions& options() const { return options_; }
@@ -104,11 +150,23 @@ class Trainer {
   const memory::LeakDetector& leak_detector() const { return *leak_detector_; }
 
  private:
-  Stats train_epoch(const data::DataLoader& train, int64_t steps_per_epoch, int64_t total_steps);
+  /// Where training stops: whole epochs, and steps into the next.
+  struct Position {
+    int64_t epochs = 0;
+    int64_t steps = 0;
+  };
+  Position stop_position(double until_epochs, int64_t steps_per_epoch) const;
+  /// Trains the current epoch to its end or to `stop`, whichever comes
+  /// first, then evaluates, records and checkpoints.
+  EpochResult run_epoch(const data::DataLoader& train, const data::DataLoader* validation, Position stop,
+                        int64_t steps_per_epoch, const FitOptions& fit);
+  Stats train_epoch(const data::DataLoader& train, int64_t end, int64_t steps_per_epoch, const FitOptions& fit);
+  /// Throws TrainingStopped on every rank once fit.stop_when() is true on any.
+  void stop_if_asked(const FitOptions& fit);
   /// After each step: the leak check, and a memory report when one was asked for.
   void watch_memory();
   void record(const EpochResult& result);
-  void checkpoint_if_due();
+  void checkpoint_if_due(int64_t steps_per_epoch, bool at_stop);
   /// Opens metrics.jsonl on the first record of this run. A fresh run
   /// replaces an earlier run's metrics and checkpoints in the same directory
   /// only then, so a run that fails before its first epoch ends leaves them be.
@@ -124,8 +182,10 @@ class Trainer {
   std::unique_ptr<MetricsLog> metrics_;
   bool resumed_ = false;
   int64_t epochs_done_ = 0;
+  int64_t epoch_steps_done_ = 0;
   int64_t steps_done_ = 0;
   double learning_rate_ = 0.0;
+  nlohmann::json last_record_;
 };
 
 }  // namespace cohort::trainer

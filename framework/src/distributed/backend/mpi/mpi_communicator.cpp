@@ -245,4 +245,13 @@ std::shared_ptr<Communicator> MpiCommunicator::split(int color, int key) {
   return std::make_shared<MpiCommunicator>(part, options_);
 }
 
+std::shared_ptr<MpiCommunicator> MpiCommunicator::duplicate(CommunicatorOptions options) {
+  MPI_Comm copy = MPI_COMM_NULL;
+  {
+    MpiCallGuard guard;
+    check_mpi(MPI_Comm_dup(context_->comm, &copy), "MPI_Comm_dup");
+  }
+  return std::make_shared<MpiCommunicator>(copy, std::move(options));
+}
+
 }  // namespace cohort::distributed::detail

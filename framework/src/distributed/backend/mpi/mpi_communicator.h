@@ -41,6 +41,9 @@ class MpiCommunicator final : public Communicator {
   /// A watched barrier first (MPI_Comm_split itself cannot be watched), then
   /// MPI_Comm_split. Negative colors are refused.
   std::shared_ptr<Communicator> split(int color, int key) override;
+  /// A new communicator over the same ranks (MPI_Comm_dup), with `options`.
+  /// Collective over this communicator's ranks.
+  std::shared_ptr<MpiCommunicator> duplicate(CommunicatorOptions options);
 
   /// Numbers the next collective and notes on the arrival board that this
   /// rank has started it. The NCCL back-end numbers its own collectives with

@@ -1,0 +1,262 @@
+// cohort-tune end to end: sweeps over test functions under mpirun, checked
+// through what they leave in output_dir (journal, results.csv, best.json).
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include <catch2/catch.hpp>
+
+#include "common/temporary_directory.h"
+#include "tune_helpers.h"
+
+namespace fs = std::filesystem;
+using cohort::testing::Json;
+using namespace cohort::testing;
+
+namespace {
+
+/// Every trial id the journal handed out, checked to be distinct.
+std::set<int64_t> distinct_ids(const fs::path& journal) {
+  std::set<int64_t> ids;
+  for (const auto& trial : journal_events(journal, "ask")) {
+    const auto id = trial.at("id").get<int64_t>();
+    INFO("trial id " << id << " was handed out twice");
+    CHECK(ids.insert(id).second);
+  }
+  return ids;
+}
+
+int64_t count_state(const fs::path& journal, const std::string& state) {
+  const auto tells = journal_events(journal, "tell");
+  return std::count_if(tells.begin(), tells.end(), [&](const Json& t) { return t.at("state") == state; });
+}
+
+/// The last line of stdout: the sweep's summary.
+Json final_line(const TuneRun& run) {
+  const auto end = run.out.find_last_not_of('\n');
+  const auto start = run.out.rfind('\n', end);
+  return Json::parse(run.out.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start + 1)));
+}
+
+}  // namespace
+
+TEST_CASE("random search at -np 3 runs max_trials trials on two groups", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-random");
+  auto sweep = branin_sweep(dir / "out");
+  const auto config = write_sweep(dir, "sweep.json", sweep);
+  const auto run = run_command(tune_command(3, {"--config", config}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto journal = dir / "out" / "journal.jsonl";
+  CHECK(distinct_ids(journal) == std::set<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  CHECK(count_state(journal, "completed") == 12);
+  for (const auto& trial : journal_events(journal, "ask")) CHECK(trial.at("budget") == 9.0);  // fifo: max budget
+  CHECK(results_without_times(dir / "out" / "results.csv").size() == 13);  // header + 12 trials
+  for (int id = 0; id < 12; ++id) CHECK(fs::is_directory(dir / "out" / "trials" / std::to_string(id)));
+
+  // best.json holds the lowest value of the journal.
+  double lowest = 1e300;
+  for (const auto& tell : journal_events(journal, "tell")) lowest = std::min(lowest, tell.at("value").get<double>());
+  const auto best = read_json(dir / "out" / "best.json");
+  CHECK(best.at("value").get<double>() == lowest);
+  CHECK(best.at("objective") == "branin");
+  CHECK(fs::exists(dir / "out" / "configs.json"));
+  CHECK(fs::exists(dir / "out" / "results.json"));
+  CHECK(fs::exists(dir / "out" / "report.html"));
+  const auto summary = final_line(run);
+  CHECK(summary.at("completed") == 12);
+  CHECK(summary.at("best").at("value").get<double>() == lowest);
+  // Both groups worked: the progress names two groups.
+  CHECK(run.err.find("2 worker group(s) of 1 rank(s)") != std::string::npos);
+}
+
+TEST_CASE("hyperband at -np 3 runs each bracket's rungs as docs/tuner.md's table says", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-hyperband");
+  auto sweep = branin_sweep(dir / "out");
+  sweep["scheduler"] = {{"name", "hyperband"}, {"max_brackets", 3}};
+  sweep.erase("max_trials");
+  // Trials take a little time (budget x 5 ms), so rungs wait for results
+  // while the other group takes work from the next bracket.
+  sweep["objective"]["sleep_s"] = 0.005;
+  const auto config = write_sweep(dir, "sweep.json", sweep);
+  const auto run = run_command(tune_command(3, {"--config", config}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto journal = dir / "out" / "journal.jsonl";
+  // min 1, max 9, eta 3 (s_max 2): bracket 0 is 9 @ 1, 3 @ 3, 1 @ 9; bracket 1
+  // is ceil(3/2 * 3) = 5 @ 3, 1 @ 9; bracket 2 is 3 @ 9.
+  std::map<std::tuple<int, int, double>, int> rungs;
+  for (const auto& trial : journal_events(journal, "ask"))
+    ++rungs[{trial.at("bracket").get<int>(), trial.at("rung").get<int>(), trial.at("budget").get<double>()}];
+  const std::map<std::tuple<int, int, double>, int> expected = {
+      {{0, 0, 1.0}, 9}, {{0, 1, 3.0}, 3}, {{0, 2, 9.0}, 1}, {{1, 0, 3.0}, 5}, {{1, 1, 9.0}, 1}, {{2, 0, 9.0}, 3}};
+  CHECK(rungs == expected);
+  CHECK(distinct_ids(journal).size() == 22);
+  CHECK(count_state(journal, "completed") == 22);
+  // Promoted trials name their parent, whose directory exists.
+  for (const auto& trial : journal_events(journal, "ask")) {
+    if (trial.at("rung") == 0) continue;
+    const auto parent = trial.at("parent").get<int64_t>();
+    CHECK(parent >= 0);
+    CHECK(fs::is_directory(dir / "out" / "trials" / std::to_string(parent)));
+  }
+  const auto summary = final_line(run);
+  CHECK(summary.at("finished") == true);
+}
+
+TEST_CASE("a failing trial is isolated: retried, failed for good, and the sweep goes on", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-failures");
+  auto sweep = branin_sweep(dir / "out");
+  sweep["objective"]["fail_fraction"] = 0.4;  // the same configurations fail on every attempt
+  sweep["max_failures"] = 1;
+  const auto config = write_sweep(dir, "sweep.json", sweep);
+  const auto run = run_command(tune_command(3, {"--config", config}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto journal = dir / "out" / "journal.jsonl";
+  const auto failed = count_state(journal, "failed"), completed = count_state(journal, "completed");
+  REQUIRE(failed > 0);
+  REQUIRE(completed > 0);
+  // Each failing configuration: a first try and one retry (max_failures 1), both failed.
+  CHECK(failed % 2 == 0);
+  CHECK(completed + failed / 2 == 12);
+  CHECK(distinct_ids(journal).size() == size_t(completed + failed));
+  std::map<int64_t, int> attempts;  // by configuration
+  for (const auto& trial : journal_events(journal, "ask")) ++attempts[trial.at("config_id").get<int64_t>()];
+  for (const auto& tell : journal_events(journal, "tell"))
+    if (tell.at("state") == "failed") CHECK(tell.at("error").get<std::string>().find("fail_fraction") != std::string::npos);
+  for (const auto& [config, n] : attempts) CHECK((n == 1 || n == 2));
+}
+
+TEST_CASE("a trial past trial_timeout_s is timed out, and a sweep with no completed trial exits 1", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-timeout");
+  auto sweep = branin_sweep(dir / "out");
+  sweep["objective"]["sleep_s"] = 10.0;  // 90 s at budget 9
+  sweep["trial_timeout_s"] = 0.2;
+  sweep["max_trials"] = 2;
+  sweep["max_failures"] = 0;
+  const auto config = write_sweep(dir, "sweep.json", sweep);
+  const auto run = run_command(tune_command(3, {"--config", config}), dir, "run");
+  CHECK(run.status == 1);
+  CHECK(run.err.find("no trial completed") != std::string::npos);
+  CHECK(count_state(dir / "out" / "journal.jsonl", "timed_out") == 2);
+}
+
+TEST_CASE("a sweep killed with SIGKILL and resumed ends like one never interrupted", "[tune][mpi][resume]") {
+  const auto dir = temporary_directory("tune-resume");
+  // One worker group (-np 2), so the study hears results in the same order in
+  // both sweeps, and Hyperband's decisions depend on that order.
+  const auto sweep_for = [&](const std::string& out) {
+    auto sweep = branin_sweep(dir / out);
+    sweep["scheduler"] = {{"name", "hyperband"}, {"max_brackets", 2}};
+    sweep["sampler"] = {{"name", "bohb"}, {"min_points", 2}};
+    sweep.erase("max_trials");
+    sweep["objective"]["sleep_s"] = 0.03;
+    return sweep;
+  };
+  const auto straight = run_command(tune_command(2, {"--config", write_sweep(dir, "a.json", sweep_for("a"))}), dir, "a");
+  INFO(straight.err);
+  REQUIRE(straight.status == 0);
+
+  const auto config = write_sweep(dir, "b.json", sweep_for("b"));
+  const auto journal = dir / "b" / "journal.jsonl";
+  const pid_t job = start_command(tune_command(2, {"--config", config}), dir, "b1");
+  // Kill the whole job (mpirun and its ranks) once some results are in and trials are running.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (journal_events(journal, "tell").size() < 6 && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill_session(job);
+  const auto told = journal_events(journal, "tell").size();
+  REQUIRE(told >= 6);
+  REQUIRE(told < journal_events(dir / "a" / "journal.jsonl", "tell").size());
+
+  const auto resumed = run_command(tune_command(2, {"--resume", (dir / "b").string()}), dir, "b2");
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  CHECK(resumed.err.find("resuming") != std::string::npos);
+  // The same asks and results in the same order: nothing rerun, nothing lost, no id used twice.
+  CHECK(journal_without_times(journal) == journal_without_times(dir / "a" / "journal.jsonl"));
+  CHECK(results_without_times(dir / "b" / "results.csv") == results_without_times(dir / "a" / "results.csv"));
+  CHECK(distinct_ids(journal).size() == distinct_ids(dir / "a" / "journal.jsonl").size());
+  CHECK(read_json(dir / "b" / "best.json").at("value") == read_json(dir / "a" / "best.json").at("value"));
+}
+
+TEST_CASE("cohort-tune without mpirun runs the sweep in its own process", "[tune]") {
+  const auto dir = temporary_directory("tune-single");
+  const auto config = write_sweep(dir, "sweep.json", branin_sweep(dir / "out"));
+  const auto run = run_command(tune_command(0, {"--config", config, "--set", "max_trials=5"}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  CHECK(run.err.find("one process") != std::string::npos);
+  CHECK(count_state(dir / "out" / "journal.jsonl", "completed") == 5);
+}
+
+TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-bad");
+  const auto config = write_sweep(dir, "sweep.json", branin_sweep(dir / "out"));
+  const auto expect_refusal = [&](int ranks, const std::vector<std::string>& args, const std::string& sentence) {
+    const auto run = run_command(tune_command(ranks, args), dir, "bad");
+    INFO(run.err);
+    CHECK(run.status == 2);
+    CHECK(run.err.find(sentence) != std::string::npos);
+    // Said once, by one rank, not once per rank.
+    CHECK(std::count(run.err.begin(), run.err.end(), '\n') == 1);
+  };
+  SECTION("a misspelt key") {
+    expect_refusal(3, {"--config", config, "--set", "max_trails=3"},
+                   "unknown key \"max_trails\"; did you mean \"max_trials\"?");
+  }
+  SECTION("a sweep that would never end") {
+    expect_refusal(3, {"--config", config, "--set", "max_trials=0", "--set", "scheduler.name=asha"},
+                   "never ends on its own; set max_trials");
+  }
+  SECTION("ranks that do not split into groups") {
+    expect_refusal(4, {"--config", config, "--set", "ranks_per_trial=2"}, "do not split into groups of 2");
+  }
+  SECTION("a rerun into an existing sweep's output_dir, and a resume of nothing") {
+    REQUIRE(run_command(tune_command(0, {"--config", config}), dir, "first").status == 0);
+    expect_refusal(3, {"--config", config}, "already holds a sweep (journal.jsonl); continue it with --resume");
+    expect_refusal(3, {"--resume", (dir / "nothing").string()}, "there is no sweep to resume there");
+    // Resuming under another config is refused too, and the sweep is untouched.
+    const auto before = results_without_times(dir / "out" / "results.csv");
+    expect_refusal(3, {"--config", config, "--resume", (dir / "out").string(), "--set", "seed=8"},
+                   "was written by a different sweep");
+    CHECK(results_without_times(dir / "out" / "results.csv") == before);
+  }
+}
+
+TEST_CASE("ranks_per_trial 2 runs each trial as a two-rank ddp training job", "[tune][mpi][ddp]") {
+  const auto dir = temporary_directory("tune-ddp");
+  auto base = read_json(COHORT_SOURCE_DIR "/tests/cli/synthetic.json");  // 192 training examples, batch 32
+  base["strategy"] = {{"name", "ddp"}};
+  const Json sweep = {{"base", base},
+                      {"space", {{"optimizer.lr", {{"type", "loguniform"}, {"low", 0.01}, {"high", 0.3}}}}},
+                      {"objective", {{"metric", "val_accuracy"}, {"mode", "max"}}},
+                      {"budget", {{"min", 1}, {"max", 2}, {"eta", 2}}},
+                      {"scheduler", {{"name", "successive_halving"}, {"max_brackets", 1}}},
+                      {"ranks_per_trial", 2},
+                      {"sync_journal", false},
+                      {"output_dir", (dir / "out").string()}};
+  const auto run = run_command(tune_command(3, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  REQUIRE(tells.size() == 3);  // 2 configurations at 1 epoch, the better one promoted to 2
+  for (const auto& tell : tells) CHECK(tell.at("state") == "completed");
+  // Each rank trained on half of the 192 examples: 3 steps of 32 per epoch, not 6.
+  CHECK(tells.at(0).at("info").at("steps") == 3);
+  // The promoted trial continued from its parent's checkpoint at 1 epoch.
+  const auto promoted = journal_events(dir / "out" / "journal.jsonl", "ask").at(2);
+  CHECK(promoted.at("budget") == 2.0);
+  CHECK(tells.at(2).at("info").at("start").get<std::string>().find(
+            "trials/" + std::to_string(promoted.at("parent").get<int64_t>()) + "/checkpoints") != std::string::npos);
+  CHECK(tells.at(2).at("info").at("steps") == 6);
+  const auto best = read_json(dir / "out" / "best.json");
+  CHECK(best.at("training_config").at("strategy").at("name") == "ddp");
+  CHECK(best.at("training_config").at("optimizer").at("lr") == best.at("config").at("optimizer.lr"));
+  CHECK(fs::exists(dir / "out" / "trials" / "0" / "metrics.jsonl"));
+}

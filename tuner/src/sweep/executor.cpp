@@ -1,0 +1,241 @@
+#include "cohort/tuner/sweep/executor.h"
+
+#include <filesystem>
+#include <vector>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cohort/core/error.h"
+#include "cohort/distributed/runtime.h"
+#include "clock.h"
+#include "messages.h"
+#include "sweep_monitor.h"
+
+namespace cohort::tuner::sweep {
+namespace {
+
+using detail::Backoff;
+using detail::kAssign;
+using detail::kRequest;
+
+/// The longest a waiting rank sleeps between polls. Short, because every
+/// pause of the coordinator or a leader delays a dispatch and leaves a group
+/// idle; still a sleep, so a parked group or a coordinator between results
+/// wakes a few thousand times a second at most and leaves the cores to the
+/// trials. The other ranks of a group wait for the leader's next trial.
+constexpr double kCoordinatorPause = 250e-6;
+constexpr double kLeaderPause = 1e-3;
+constexpr double kMemberPause = 2e-3;
+
+std::string trial_directory(const std::string& output_dir, int64_t id) {
+  return (std::filesystem::path(output_dir) / "trials" / std::to_string(id)).string();
+}
+
+/// The evaluator promises not to throw; a broken promise still only fails the trial.
+Result evaluate_safely(Evaluator& evaluator, const Trial& trial, const TrialContext& context) {
+  try {
+    return evaluator.evaluate(trial, context);
+  } catch (const std::exception& error) {
+    return Result::failed(describe_exception(error));
+  }
+}
+
+/// A worker group as the coordinator sees it, by its leader.
+struct Leader {
+  int rank = 0;
+  std::optional<Trial> running;
+  bool waiting = false;  // asked for work and not answered yet
+};
+
+/// The coordinator's side of the groups: results in, trials out.
+class Coordination {
+ public:
+  Coordination(detail::MessageChannel& channel, Study& study, detail::SweepMonitor& monitor, int64_t groups,
+               int64_t ranks_per_trial)
+      : channel_(channel), study_(study), monitor_(monitor), ranks_per_trial_(ranks_per_trial) {
+    for (int64_t g = 0; g < groups; ++g) {
+      leaders_.emplace_back();
+      leaders_.back().rank = int(1 + g * ranks_per_trial);
+    }
+  }
+
+  bool over() const { return stopped_ == leaders_.size(); }
+
+  /// Tells the study every result that has arrived; returns how many.
+  int64_t receive_results() {
+    int64_t results = 0;
+    while (auto message = channel_.try_receive(MPI_ANY_SOURCE, kRequest)) {
+      Leader& leader = leaders_.at(size_t((message->first - 1) / ranks_per_trial_));
+      if (leader.running) {
+        study_.tell(*leader.running, detail::result_from_json(message->second.at("result")));
+        leader.running.reset();
+        ++results;
+      }
+      leader.waiting = true;
+    }
+    return results;
+  }
+
+  /// Gives every waiting leader a trial; when the study has none, parks the
+  /// leader while trials still run (their results may bring more: a rung
+  /// closes), and otherwise (or past the time limit) tells it to stop.
+  /// Returns how many trials were handed out.
+  int64_t hand_out() {
+    int64_t handed_out = 0;
+    for (Leader& leader : leaders_) {
+      if (!leader.waiting) continue;
+      const bool time_up = monitor_.time_is_up();
+      auto trial = time_up ? std::nullopt : study_.ask();
+      if (trial) {
+        channel_.send(leader.rank, kAssign, {{"trial", detail::trial_to_json(*trial)}});
+        leader.running = std::move(trial);
+        monitor_.dispatched();
+        ++handed_out;
+      } else if (!time_up && study_.running() > 0) {
+        break;  // parked: the study has nothing until a result arrives
+      } else {
+        channel_.send(leader.rank, kAssign, {{"stop", true}});
+        ++stopped_;
+      }
+      leader.waiting = false;
+    }
+    return handed_out;
+  }
+
+ private:
+  detail::MessageChannel& channel_;
+  Study& study_;
+  detail::SweepMonitor& monitor_;
+  int64_t ranks_per_trial_;
+  std::vector<Leader> leaders_;
+  size_t stopped_ = 0;
+};
+
+}  // namespace
+
+void check_group_layout(int world_size, int64_t ranks_per_trial, const std::string& source) {
+  if (world_size == 1) {
+    if (ranks_per_trial == 1) return;
+    throw InputError(fmt::format("{}: \"ranks_per_trial\" is {}, but cohort-tune runs as one process; start it with "
+                                 "mpirun -np {} (a coordinator and one group) or more.",
+                                 source, ranks_per_trial, ranks_per_trial + 1));
+  }
+  if (world_size >= 2 && (world_size - 1) % ranks_per_trial == 0) return;
+  throw InputError(fmt::format("{}: \"ranks_per_trial\" is {}, and the {} ranks other than the coordinator do not "
+                               "split into groups of {}; start 1 + a multiple of {} ranks (e.g. mpirun -np {}).",
+                               source, ranks_per_trial, world_size - 1, ranks_per_trial, ranks_per_trial,
+                               ranks_per_trial + 1));
+}
+
+MpiExecutor::MpiExecutor(ExecutorOptions options)
+    : options_(std::move(options)), rank_(distributed::world_rank()), world_size_(distributed::world_size()) {
+  check_group_layout(world_size_, options_.ranks_per_trial(), "cohort-tune");
+  const auto world = distributed::world(torch::kCPU);
+  if (world_size_ == 1) {
+    group_ = world;
+    return;
+  }
+  channel_ = std::make_unique<detail::MessageChannel>();
+  // Group g (1, 2, ...) holds world ranks 1 + (g - 1) * ranks_per_trial onwards; the coordinator is group 0 alone.
+  const int per_group = int(options_.ranks_per_trial());
+  const int color = rank_ == 0 ? 0 : 1 + (rank_ - 1) / per_group;
+  group_ = world->split(color, rank_);
+  leader_ = rank_ == 0 ? 0 : 1 + (color - 1) * per_group;
+}
+
+MpiExecutor::~MpiExecutor() = default;
+
+int64_t MpiExecutor::groups() const { return world_size_ == 1 ? 1 : (world_size_ - 1) / options_.ranks_per_trial(); }
+
+SweepSummary MpiExecutor::run(Study* study, Evaluator* evaluator) {
+  if (coordinates() && !study) throw std::invalid_argument("MpiExecutor::run: the coordinator needs the study");
+  if (evaluates() && !evaluator) throw std::invalid_argument("MpiExecutor::run: a worker rank needs an evaluator");
+  if (world_size_ == 1) return run_in_process(*study, *evaluator);
+  if (coordinates()) return coordinate(*study);
+  if (rank_ == leader_) {
+    lead(*evaluator);
+  } else {
+    follow(*evaluator);
+  }
+  return {};
+}
+
+SweepSummary MpiExecutor::coordinate(Study& study) {
+  detail::SweepMonitor monitor(study, options_);
+  Coordination coordination(*channel_, study, monitor, groups(), options_.ranks_per_trial());
+  spdlog::info("sweep: {} worker group(s) of {} rank(s); rank 0 coordinates", groups(), options_.ranks_per_trial());
+  Backoff backoff(kCoordinatorPause);
+  while (!coordination.over()) {
+    // Results first: they may unblock a rung and so give the idle groups work.
+    const int64_t results = coordination.receive_results();
+    const int64_t handed_out = coordination.hand_out();
+    monitor.tick(results);
+    if (results > 0 || handed_out > 0) {
+      backoff.reset();
+    } else {
+      backoff.pause();
+    }
+  }
+  return monitor.finish();
+}
+
+SweepSummary MpiExecutor::run_in_process(Study& study, Evaluator& evaluator) {
+  spdlog::info("sweep: one process (no mpirun): trials run one at a time in this process");
+  detail::SweepMonitor monitor(study, options_);
+  while (!monitor.time_is_up()) {
+    const auto trial = study.ask();
+    if (!trial) break;
+    monitor.dispatched();
+    Json assignment = {{"trial", detail::trial_to_json(*trial)}};
+    prepare(assignment);
+    study.tell(*trial, evaluate_safely(evaluator, *trial, context_of(assignment)));
+    monitor.tick(1);
+  }
+  return monitor.finish();
+}
+
+void MpiExecutor::lead(Evaluator& evaluator) {
+  Json request = Json::object();
+  std::vector<int> members;
+  for (int r = leader_ + 1; r < leader_ + int(options_.ranks_per_trial()); ++r) members.push_back(r);
+  while (true) {
+    channel_->send(0, kRequest, request);
+    Json assignment = channel_->receive(0, kAssign, Backoff(kLeaderPause));
+    if (!assignment.contains("stop")) prepare(assignment);
+    for (const int member : members) channel_->send(member, kAssign, assignment);
+    if (assignment.contains("stop")) return;
+    const auto trial = detail::trial_from_json(assignment.at("trial"));
+    const auto result = evaluate_safely(evaluator, trial, context_of(assignment));
+    request = {{"trial_id", trial.id}, {"result", detail::result_to_json(result)}};
+  }
+}
+
+void MpiExecutor::follow(Evaluator& evaluator) {
+  while (true) {
+    const Json assignment = channel_->receive(leader_, kAssign, Backoff(kMemberPause));
+    if (assignment.contains("stop")) return;
+    evaluate_safely(evaluator, detail::trial_from_json(assignment.at("trial")), context_of(assignment));
+  }
+}
+
+void MpiExecutor::prepare(Json& assignment) const {
+  const auto& trial = assignment.at("trial");
+  const auto id = trial.at("id").get<int64_t>(), parent = trial.at("parent").get<int64_t>();
+  const auto trial_dir = trial_directory(options_.output_dir(), id);
+  std::filesystem::create_directories(trial_dir);
+  assignment["trial_dir"] = trial_dir;
+  assignment["parent_dir"] = parent >= 0 ? trial_directory(options_.output_dir(), parent) : "";
+  assignment["deadline"] = options_.trial_timeout_s() > 0 ? detail::now() + options_.trial_timeout_s() : 0.0;
+}
+
+TrialContext MpiExecutor::context_of(const Json& assignment) const {
+  TrialContext context;
+  context.group = group_;
+  context.trial_dir = assignment.at("trial_dir").get<std::string>();
+  context.parent_dir = assignment.at("parent_dir").get<std::string>();
+  context.deadline = assignment.at("deadline").get<double>();
+  return context;
+}
+
+}  // namespace cohort::tuner::sweep

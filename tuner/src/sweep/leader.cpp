@@ -1,0 +1,64 @@
+#include "cohort/tuner/sweep/leader.h"
+
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include <torch/torch.h>
+
+#include "messages.h"
+
+namespace cohort::tuner::sweep {
+namespace {
+
+constexpr double kHeartbeatSeconds = 1.0;
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Heartbeat::Heartbeat(std::shared_ptr<distributed::Communicator> group)
+    : group_(std::move(group)), last_(now_seconds()) {}
+
+void Heartbeat::beat() {
+  if (!group_ || group_->size() == 1 || now_seconds() - last_ < kHeartbeatSeconds) return;
+  round(/*done=*/false);
+}
+
+bool Heartbeat::round(bool done) {
+  auto flag = torch::tensor({done ? 1 : 0}, torch::kInt32);
+  group_->allreduce(flag, distributed::ReduceOp::kMax);
+  last_ = now_seconds();
+  return flag.item<int32_t>() != 0;
+}
+
+Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
+                     const std::function<Result(Heartbeat&)>& work) {
+  Heartbeat heartbeat(group);
+  if (!group || group->size() == 1) return work(heartbeat);
+  Json result;
+  if (group->rank() == 0) {
+    result = detail::result_to_json(work(heartbeat));
+    heartbeat.round(/*done=*/true);
+  } else {
+    // Between rounds the waiting ranks sleep rather than poll inside the collective: a long
+    // command then costs them no CPU, and the result arrives at most half a round late.
+    do std::this_thread::sleep_for(std::chrono::duration<double>(kHeartbeatSeconds / 2));
+    while (!heartbeat.round(/*done=*/false));
+  }
+  return detail::result_from_json(broadcast_json(*group, result));
+}
+
+Json broadcast_json(distributed::Communicator& group, const Json& value, int root) {
+  const std::string bytes = group.rank() == root ? value.dump() : std::string();
+  auto size = torch::tensor({int64_t(bytes.size())}, torch::kInt64);
+  group.broadcast(size, root);
+  auto buffer = torch::empty({size.item<int64_t>()}, torch::kUInt8);
+  if (group.rank() == root) std::memcpy(buffer.data_ptr(), bytes.data(), bytes.size());
+  group.broadcast(buffer, root);
+  return Json::parse(std::string(static_cast<const char*>(buffer.data_ptr()), size_t(buffer.numel())));
+}
+
+}  // namespace cohort::tuner::sweep

@@ -1,0 +1,322 @@
+#include "cohort/tuner/sweep/sweep_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "cohort/config/config.h"
+#include "cohort/core/error.h"
+#include "cohort/job/training_job.h"
+#include "cohort/tuner/samplers/bohb_sampler.h"
+#include "cohort/tuner/samplers/grid_sampler.h"
+#include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/schedulers/asha.h"
+#include "cohort/tuner/schedulers/fifo.h"
+#include "cohort/tuner/schedulers/hyperband.h"
+#include "cohort/tuner/sweep/training_evaluator.h"
+#include "function_objective.h"
+
+namespace cohort::tuner::sweep {
+namespace {
+
+using config::Range;
+using config::Schema;
+
+/// Keys of the objective block that only a test function reads.
+const std::vector<std::string> kFunctionSettings = {"sleep_s", "uneven", "fail_fraction", "categorical",
+                                                    "continuous"};
+
+/// Keys a resumed sweep may change: they decide when this run stops and how
+/// often it reports, not what the study decides.
+const std::vector<std::string> kRunSettings = {"output_dir", "time_limit_s", "progress_every_s", "outputs_every_s",
+                                               "sync_journal"};
+
+Schema objective_schema() {
+  Schema schema;
+  schema.string("metric", "", "the metric to optimise: a key of the training job's final record (e.g. "
+                              "\"val_accuracy\"), or of the last JSON line the command prints")
+      .choice("mode", "min", {"min", "max"}, "whether the metric is minimised or maximised")
+      .string_list("command", {}, "run this command for each trial instead of a training job; \"{param.path}\", "
+                                  "\"{budget}\", \"{trial_id}\" and \"{trial_dir}\" are replaced by the trial's own")
+      .choice("function", "", {"", "branin", "hartmann6", "counting_ones"},
+              "evaluate one of the tuner's test functions instead (for trying a sweep out and benchmarks)")
+      .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", Range::at_least(0))
+      .boolean("uneven", false, "test function: scale each trial's duration by a factor in [0.25, 1.75) drawn "
+                                "from its configuration")
+      .number("fail_fraction", 0.0, "test function: share of configurations whose trials fail (for tests)",
+              Range::between(0, 1))
+      .integer("categorical", 8, "counting_ones: the number of categorical parameters c1..cN", Range::at_least(0))
+      .integer("continuous", 8, "counting_ones: the number of continuous parameters x1..xM", Range::at_least(0));
+  return schema;
+}
+
+Schema budget_schema() {
+  Schema schema;
+  schema.number("min", 1.0, "the smallest budget a trial gets, in epochs (fractions allowed)", Range::positive())
+      .number("max", 1.0, "the largest budget, in epochs; fifo trains every configuration this long",
+              Range::positive())
+      .integer("eta", 3, "each rung keeps 1/eta of the configurations and gives them eta times the budget",
+               Range::at_least(2));
+  return schema;
+}
+
+std::map<std::string, Schema> sampler_schemas() {
+  const BohbOptions defaults;
+  Schema bohb;
+  bohb.number("top_fraction", defaults.top_fraction(), "share of the observations that form the good density",
+              Range{0.0, 1.0, true, false})
+      .integer("num_candidates", int64_t(defaults.num_candidates()), "candidates drawn per model-based proposal",
+               Range::at_least(1))
+      .number("random_fraction", defaults.random_fraction(), "share of proposals drawn from the prior regardless",
+              Range::between(0, 1))
+      .number("bandwidth_factor", defaults.bandwidth_factor(), "how much wider than the good density candidates "
+                                                               "are drawn", Range::positive())
+      .number("min_bandwidth", defaults.min_bandwidth(), "the smallest bandwidth on the unit scale",
+              Range::positive())
+      .integer("min_points", 0, "observations each density needs for a model (0 = parameters + 1)",
+               Range::at_least(0));
+  return {{"random", Schema()}, {"grid", Schema()}, {"bohb", bohb}};
+}
+
+std::map<std::string, Schema> scheduler_schemas() {
+  Schema brackets;
+  brackets.integer("max_brackets", 0, "stop after this many brackets (0 = keep opening brackets)",
+                   Range::at_least(0));
+  return {{"fifo", Schema()}, {"successive_halving", brackets}, {"hyperband", brackets}, {"asha", Schema()}};
+}
+
+std::string base_source_of(const Json& raw, const std::string& source, const std::string& directory) {
+  if (raw.is_string()) return (std::filesystem::path(directory) / raw.get<std::string>()).lexically_normal().string();
+  return source;
+}
+
+/// The validated training config `raw` names: inline, or a file relative to
+/// the sweep file's directory.
+Json load_base(const Json& raw, const std::string& source, const std::string& directory) {
+  const auto training = job::training_schema();
+  if (raw.is_string()) {
+    const auto path = base_source_of(raw, source, directory);
+    return training.validate(config::read_json_file(path), path);
+  }
+  if (!raw.is_object())
+    throw InputError(fmt::format("{}: \"base\" must be a training config (an object) or the path of one.", source));
+  return training.validate(raw, source, "base");
+}
+
+/// Every leaf key path of a nested config ("optimizer.lr", ...).
+void leaf_paths(const Json& node, const std::string& prefix, std::vector<std::string>& out) {
+  for (const auto& item : node.items()) {
+    const auto path = prefix.empty() ? item.key() : prefix + "." + item.key();
+    out.push_back(path);
+    if (item.value().is_object()) leaf_paths(item.value(), path, out);
+  }
+}
+
+/// A space key that is no key of the training config would be written into
+/// every trial and refused there; refuse it once, here, with a suggestion.
+void check_space_paths(const SearchSpace& space, const Json& base, const std::string& source) {
+  std::vector<std::string> paths;
+  leaf_paths(base, "", paths);
+  for (const auto& parameter : space.parameters()) {
+    if (std::find(paths.begin(), paths.end(), parameter.path) != paths.end()) continue;
+    const auto suggestion = config::closest_name(parameter.path, paths);
+    throw InputError(fmt::format("{}: \"space.{}\" is not a key of the base training config{}.", source,
+                                 parameter.path,
+                                 suggestion.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", suggestion)));
+  }
+}
+
+/// A test function reads its own parameters ("x1", "x2", ...): each must be in the space.
+void check_function_paths(const SearchSpace& space, const ObjectiveSpec& objective, const std::string& source) {
+  const auto function = function_objective(objective);
+  const auto& given = space.parameters();
+  for (const auto& needed : function.space.parameters()) {
+    const bool found = std::any_of(given.begin(), given.end(), [&](const Parameter& p) { return p.path == needed.path; });
+    if (!found)
+      throw InputError(fmt::format("{}: \"space\" lacks \"{}\", a parameter of the {} function.", source,
+                                   needed.path, objective.function));
+  }
+}
+
+ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::string& source) {
+  ObjectiveSpec objective;
+  objective.metric = validated.at("metric").get<std::string>();
+  objective.direction = validated.at("mode") == "max" ? Direction::kMaximize : Direction::kMinimize;
+  objective.command = validated.at("command").get<std::vector<std::string>>();
+  objective.function = validated.at("function").get<std::string>();
+  const auto refuse = [&](const std::string& key, const std::string& why) {
+    throw InputError(fmt::format("{}: \"objective.{}\" {}.", source, key, why));
+  };
+  if (!objective.function.empty()) {
+    if (!objective.metric.empty()) refuse("metric", "has no meaning with objective.function (the value is the function's)");
+    if (!objective.command.empty()) refuse("command", "and objective.function cannot both be given");
+    for (const auto& key : kFunctionSettings) objective.settings[key] = validated.at(key);
+    return objective;
+  }
+  for (const auto& key : kFunctionSettings)
+    if (raw.contains(key)) refuse(key, "is a setting of a test function and needs objective.function");
+  if (objective.metric.empty())
+    refuse("metric", objective.command.empty() ? "is required: name the training job's metric to optimise (e.g. "
+                                                 "\"val_accuracy\")"
+                                               : "is required: name the key of the command's last JSON line to optimise");
+  return objective;
+}
+
+/// Sweeps that can run forever must say when to stop.
+void check_limits(const Json& config, const std::string& source) {
+  const auto sampler = config.at("sampler").at("name").get<std::string>();
+  const auto scheduler = config.at("scheduler").at("name").get<std::string>();
+  const bool bracket_limit = config.at("scheduler").value("max_brackets", int64_t(0)) > 0;
+  const bool ends_by_itself = sampler == "grid" || bracket_limit;
+  const bool limited = config.at("max_trials").get<int64_t>() > 0 || config.at("max_total_budget").get<double>() > 0 ||
+                       config.at("time_limit_s").get<double>() > 0;
+  if (ends_by_itself || limited) return;
+  throw InputError(fmt::format("{}: \"max_trials\": a sweep with the {} sampler and the {} scheduler never ends on its "
+                               "own; set max_trials, max_total_budget or time_limit_s{}.",
+                               source, sampler, scheduler,
+                               scheduler == "hyperband" || scheduler == "successive_halving" ? " (or scheduler.max_brackets)"
+                                                                                            : ""));
+}
+
+}  // namespace
+
+config::Schema sweep_schema() {
+  Schema schema;
+  schema.object("objective", objective_schema(), "what a trial is judged by: a training metric, a command's "
+                                                 "output or a test function")
+      .object("budget", budget_schema(), "the budgets trials get, in epochs")
+      .variant("sampler", "random", sampler_schemas(), "where to look: random, grid or bohb")
+      .variant("scheduler", "fifo", scheduler_schemas(),
+               "how much to spend on what: fifo, successive_halving, hyperband or asha")
+      .integer("max_trials", 0, "start no more trials after this many (retries not counted; 0 = no limit)",
+               Range::at_least(0))
+      .number("max_total_budget", 0.0, "start no more trials once their budgets add up to this (0 = no limit)",
+              Range::at_least(0))
+      .number("time_limit_s", 0.0, "hand out no new trials after this many seconds of this run, then finish the "
+                                   "running ones (0 = no limit)", Range::at_least(0))
+      .integer("ranks_per_trial", 1, "ranks of each worker group; every trial runs on one group",
+               Range::at_least(1))
+      .number("trial_timeout_s", 0.0, "a trial still running after this many seconds is stopped and marked "
+                                      "timed_out (0 = no limit)", Range::at_least(0))
+      .integer("max_failures", 2, "how often a failed or timed-out trial is retried", Range::at_least(0))
+      .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep", Range::at_least(0))
+      .string("output_dir", "runs/sweep", "the journal, results, best.json, report.html and trials/<id>/")
+      .boolean("sync_journal", true, "wait for the disk (fdatasync) after each journal record")
+      .number("progress_every_s", 5.0, "seconds between progress lines", Range::positive())
+      .number("outputs_every_s", 5.0, "seconds between refreshes of the outputs while the sweep runs",
+              Range::positive());
+  return schema;
+}
+
+SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const std::string& directory) {
+  if (!raw.is_object()) throw InputError(fmt::format("{}: the sweep config must be a JSON object.", source));
+  if (!raw.contains("space")) throw InputError(fmt::format("{}: \"space\" is required: the parameters to tune.", source));
+  Json rest = raw;
+  rest.erase("space");
+  rest.erase("base");
+  SweepConfig sweep;
+  sweep.source = source;
+  sweep.config = sweep_schema().validate(rest, source);
+  sweep.objective = objective_of(raw.value("objective", Json::object()), sweep.config.at("objective"), source);
+  sweep.space = SearchSpace::from_json(raw.at("space"), source);
+  const bool trains = sweep.objective.command.empty() && sweep.objective.function.empty();
+  if (raw.contains("base")) {
+    sweep.base = load_base(raw.at("base"), source, directory);
+  } else if (trains) {
+    throw InputError(fmt::format("{}: \"base\" is required: the training config (or its path) each trial starts "
+                                 "from.", source));
+  }
+  if (trains) check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
+  if (!sweep.objective.function.empty()) check_function_paths(sweep.space, sweep.objective, source);
+  // The complete config re-reads to itself: output_dir/sweep.json resumes alone.
+  sweep.config["space"] = raw.at("space");
+  if (raw.contains("base")) sweep.config["base"] = sweep.base;
+  if (sweep.objective.function.empty())
+    for (const auto& key : kFunctionSettings) sweep.config["objective"].erase(key);
+  if (sweep.base.is_null()) sweep.base = Json::object();
+
+  const auto& budget = sweep.config.at("budget");
+  sweep.min_budget = budget.at("min").get<double>();
+  sweep.max_budget = budget.at("max").get<double>();
+  sweep.eta = budget.at("eta").get<int64_t>();
+  if (sweep.max_budget < sweep.min_budget)
+    throw InputError(fmt::format("{}: \"budget.max\" ({}) must not be below budget.min ({}).", source,
+                                 sweep.max_budget, sweep.min_budget));
+  sweep.ranks_per_trial = sweep.config.at("ranks_per_trial").get<int64_t>();
+  sweep.trial_timeout_s = sweep.config.at("trial_timeout_s").get<double>();
+  sweep.time_limit_s = sweep.config.at("time_limit_s").get<double>();
+  sweep.output_dir = sweep.config.at("output_dir").get<std::string>();
+  if (sweep.output_dir.empty()) throw InputError(fmt::format("{}: \"output_dir\" must not be empty.", source));
+  check_limits(sweep.config, source);
+  sweep.make_sampler();  // refuses a space the sampler cannot use (a float in a grid) now, not mid-sweep
+  return sweep;
+}
+
+SweepConfig load_sweep_config(const std::string& path, const std::vector<std::string>& overrides) {
+  Json raw = config::read_json_file(path);
+  if (!raw.is_object()) throw InputError(fmt::format("{}: the sweep config must be a JSON object.", path));
+  for (const auto& assignment : overrides) config::apply_override(raw, assignment);
+  const std::string source = overrides.empty() ? path : path + " (with --set overrides)";
+  return parse_sweep_config(raw, source, std::filesystem::path(path).parent_path().string());
+}
+
+std::unique_ptr<Sampler> SweepConfig::make_sampler() const {
+  const auto& options = config.at("sampler");
+  const auto name = options.at("name").get<std::string>();
+  if (name == "grid") {
+    try {
+      return std::make_unique<GridSampler>(space);
+    } catch (const InputError& error) {
+      throw InputError(fmt::format("{}: {}", source, error.what()));
+    }
+  }
+  if (name == "bohb")
+    return std::make_unique<BohbSampler>(space, BohbOptions()
+                                                    .top_fraction(options.at("top_fraction").get<double>())
+                                                    .num_candidates(options.at("num_candidates").get<size_t>())
+                                                    .random_fraction(options.at("random_fraction").get<double>())
+                                                    .bandwidth_factor(options.at("bandwidth_factor").get<double>())
+                                                    .min_bandwidth(options.at("min_bandwidth").get<double>())
+                                                    .min_points(options.at("min_points").get<size_t>()));
+  return std::make_unique<RandomSampler>(space);
+}
+
+std::unique_ptr<Scheduler> SweepConfig::make_scheduler() const {
+  const auto& options = config.at("scheduler");
+  const auto name = options.at("name").get<std::string>();
+  if (name == "fifo") return std::make_unique<FifoScheduler>(max_budget);
+  if (name == "asha")
+    return std::make_unique<AshaScheduler>(AshaOptions().min_budget(min_budget).max_budget(max_budget).eta(eta));
+  const auto hyperband = HyperbandOptions()
+                             .min_budget(min_budget)
+                             .max_budget(max_budget)
+                             .eta(eta)
+                             .max_brackets(options.at("max_brackets").get<int64_t>());
+  if (name == "successive_halving") return std::make_unique<SuccessiveHalvingScheduler>(hyperband);
+  return std::make_unique<HyperbandScheduler>(hyperband);
+}
+
+StudyOptions SweepConfig::study_options() const {
+  Json settings = config;
+  for (const auto& key : kRunSettings) settings.erase(key);
+  return StudyOptions()
+      .seed(config.at("seed").get<uint64_t>())
+      .direction(objective.direction)
+      .max_trials(config.at("max_trials").get<int64_t>())
+      .max_total_budget(config.at("max_total_budget").get<double>())
+      .max_failures(config.at("max_failures").get<int64_t>())
+      .journal((std::filesystem::path(output_dir) / "journal.jsonl").string())
+      .sync_journal(config.at("sync_journal").get<bool>())
+      .settings(settings);
+}
+
+Json SweepConfig::training_config(const Trial& trial) const {
+  if (base.empty()) return Json::object();
+  // The trial's own config, as its evaluator built it: one function serves both.
+  return trial_training_config(base, trial.config, (std::filesystem::path(output_dir) / "best").string(), max_budget,
+                               source);
+}
+
+}  // namespace cohort::tuner::sweep

@@ -1,0 +1,70 @@
+#include "cohort/tuner/sweep/sweep_outputs.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "cohort/config/config.h"
+#include "cohort/core/files.h"
+#include "cohort/tuner/report/report.h"
+#include "cohort/tuner/study/outputs.h"
+#include "clock.h"
+
+namespace cohort::tuner::sweep {
+namespace {
+
+std::filesystem::path trial_metrics(const std::string& output_dir, int64_t id) {
+  return std::filesystem::path(output_dir) / "trials" / std::to_string(id) / "metrics.jsonl";
+}
+
+}  // namespace
+
+SweepOutputs::SweepOutputs(const SweepConfig& sweep)
+    : sweep_(sweep), started_(detail::now()) {}
+
+std::string SweepOutputs::objective_name() const {
+  return sweep_.objective.function.empty() ? sweep_.objective.metric : sweep_.objective.function;
+}
+
+void SweepOutputs::write(const Study& study) {
+  write_outputs(study, sweep_.output_dir);
+  write_best(study);
+  write_report(study);
+}
+
+void SweepOutputs::write_best(const Study& study) const {
+  const auto best = study.best();
+  if (!best) return;
+  // write_outputs() wrote best.json; it gains the objective and what reproduces the trial.
+  const auto path = (std::filesystem::path(sweep_.output_dir) / "best.json").string();
+  Json record = config::read_json_file(path);
+  record["objective"] = objective_name();
+  record["mode"] = sweep_.objective.direction == Direction::kMaximize ? "max" : "min";
+  const auto training = sweep_.training_config(best->trial);
+  if (!training.empty()) record["training_config"] = training;
+  write_file_atomically(path, record.dump(2) + "\n");
+}
+
+void SweepOutputs::write_report(const Study& study) {
+  report::ReportInput input;
+  input.title = std::filesystem::path(sweep_.source).filename().string();
+  input.objective = objective_name();
+  input.direction = sweep_.objective.direction;
+  input.space = &sweep_.space;
+  input.started = study.trials().empty() ? started_ : std::min(started_, study.trials().begin()->second.submitted);
+  for (const auto& [id, record] : study.trials()) {
+    const bool running = record.state == TrialState::kRunning || record.state == TrialState::kPending;
+    auto cached = finished_curves_.find(id);
+    if (cached == finished_curves_.end()) {
+      auto curve = report::read_curve(trial_metrics(sweep_.output_dir, id).string());
+      if (running) {
+        input.trials.push_back({record, std::move(curve)});
+        continue;
+      }
+      cached = finished_curves_.emplace(id, std::move(curve)).first;
+    }
+    input.trials.push_back({record, cached->second});
+  }
+  report::write_report((std::filesystem::path(sweep_.output_dir) / "report.html").string(), input);
+}
+
+}  // namespace cohort::tuner::sweep
