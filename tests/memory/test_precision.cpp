@@ -3,6 +3,7 @@
 
 #include "cohort/precision/autocast.h"
 #include "cohort/precision/loss_scaler.h"
+#include "common/temporary_directory.h"
 #include "helpers.h"
 #include "memory_helpers.h"
 
@@ -119,4 +120,27 @@ TEST_CASE("under fp16 a step with overflowing gradients is skipped and the scale
   REQUIRE(before.size() == 4);
   CHECK(torch::equal(before[2], before[3]));        // the skipped step changed nothing
   CHECK_FALSE(torch::equal(before[1], before[2]));  // the good ones did
+}
+
+TEST_CASE("under fp16 a checkpoint keeps the loss scale, so a resumed run scales as the uninterrupted one",
+          "[memory][precision]") {
+  const auto fp16 = [] {
+    return SmallRunOptions().samples(128).batch_size(32).step(
+        trainer::StepOptions()
+            .precision(trainer::Precision::kFp16)
+            .loss_scaler(precision::LossScalerOptions().init_scale(256).growth_interval(3)));
+  };
+  const auto dir = cohort::testing::temporary_directory("loss-scale-checkpoint");
+  const auto path = (dir / "checkpoint.pt").string();
+  auto trained = small_run(trainer::cross_entropy, fp16());
+  trained.trainer->fit(*trained.loader);  // 4 good steps: grown once to 512, one good step since
+  const auto* scaler = trained.trainer->step_runner().loss_scaler();
+  REQUIRE(scaler->scale() == 512);
+  REQUIRE(scaler->good_steps() == 1);
+  trained.trainer->save_checkpoint(path);
+
+  auto resumed = small_run(trainer::cross_entropy, fp16());
+  resumed.trainer->resume(path);
+  CHECK(resumed.trainer->step_runner().loss_scaler()->scale() == 512);
+  CHECK(resumed.trainer->step_runner().loss_scaler()->good_steps() == 1);
 }

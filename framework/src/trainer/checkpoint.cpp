@@ -64,7 +64,8 @@ std::optional<double> checkpoint_epochs(const std::string& path) {
   }
 }
 
-void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state) {
+void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state,
+                     const precision::LossScaler* scaler) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
   archive.write("epochs_done", torch::tensor(state.epochs_done));
@@ -74,12 +75,14 @@ void save_checkpoint(const std::string& path, const strategies::Strategy& strate
   for (const auto& device : generator_devices())
     archive.write(generator_key(device), at::globalContext().defaultGenerator(device).get_state());
   strategy.save(archive);
+  if (scaler) scaler->save(archive);
   std::ostringstream bytes;
   archive.save_to(bytes);
   write_file_atomically(path, bytes.str());
 }
 
-CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy) {
+CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy,
+                                precision::LossScaler* scaler) {
   if (!fs::is_regular_file(path)) throw InputError(fmt::format("{}: the checkpoint does not exist.", path));
   torch::serialize::InputArchive archive;
   CheckpointState state;
@@ -96,6 +99,7 @@ CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& s
     archive.read("config", config);
     state.config = config.toStringRef();
     strategy.load(archive);
+    if (scaler) scaler->load(archive);
     for (const auto& device : generator_devices()) {
       torch::Tensor rng;
       if (!archive.try_read(generator_key(device), rng)) continue;

@@ -235,12 +235,12 @@ void Trainer::checkpoint_if_due(int64_t steps_per_epoch, bool at_stop) {
 
 void Trainer::save_checkpoint(const std::string& path) const {
   CheckpointState state{epochs_done_, steps_done_, epoch_steps_done_, options_.config().dump()};
-  trainer::save_checkpoint(path, *options_.strategy(), state);
+  trainer::save_checkpoint(path, *options_.strategy(), state, step_runner_.loss_scaler());
 }
 
 void Trainer::resume(const std::string& checkpoint) {
   const auto path = resolve_checkpoint(checkpoint);
-  const auto state = load_checkpoint(path, *options_.strategy());
+  const auto state = load_checkpoint(path, *options_.strategy(), step_runner_.loss_scaler());
   epochs_done_ = state.epochs_done;
   epoch_steps_done_ = state.epoch_steps_done;
   steps_done_ = state.steps_done;

@@ -61,8 +61,20 @@ void Journal::append(const nlohmann::json& record) {
     if (n <= 0) throw std::runtime_error(fmt::format("{}: writing the journal failed: {}.", path_, std::strerror(errno)));
     written += size_t(n);
   }
-  if (sync_ && ::fdatasync(fd_) != 0)
+  unsynced_ = true;
+  if (!deferred_) sync();
+}
+
+void Journal::defer_syncs(bool deferred) {
+  if (!deferred) sync();
+  deferred_ = deferred;
+}
+
+void Journal::sync() {
+  if (!sync_ || !unsynced_) return;
+  if (::fdatasync(fd_) != 0)
     throw std::runtime_error(fmt::format("{}: syncing the journal failed: {}.", path_, std::strerror(errno)));
+  unsynced_ = false;
 }
 
 }  // namespace cohort::tuner

@@ -46,6 +46,14 @@ Study::Study(std::unique_ptr<Sampler> sampler, std::unique_ptr<Scheduler> schedu
 
 Study::~Study() = default;
 
+void Study::defer_journal_syncs(bool deferred) {
+  if (journal_) journal_->defer_syncs(deferred);
+}
+
+void Study::sync_journal() {
+  if (journal_) journal_->sync();
+}
+
 void Study::open_journal() {
   journal_ = std::make_unique<Journal>(options_.journal(), options_.sync_journal());
   const Json header = {{"event", "study"},

@@ -80,26 +80,32 @@ class Coordination {
   /// Gives every waiting leader a trial; when the study has none, parks the
   /// leader while trials still run (their results may bring more: a rung
   /// closes), and otherwise (or past the time limit) tells it to stop.
+  /// Answers are decided first and sent after one wait for the journal (group
+  /// commit): no trial leaves before its ask is on the disk, and a pass that
+  /// tells and asks for many groups pays for one fdatasync, not one per record.
   /// Returns how many trials were handed out.
   int64_t hand_out() {
+    std::vector<std::pair<int, Json>> answers;  // leader's rank, message
     int64_t handed_out = 0;
     for (Leader& leader : leaders_) {
       if (!leader.waiting) continue;
       const bool time_up = monitor_.time_is_up();
       auto trial = time_up ? std::nullopt : study_.ask();
       if (trial) {
-        channel_.send(leader.rank, kAssign, {{"trial", detail::trial_to_json(*trial)}});
+        answers.emplace_back(leader.rank, Json{{"trial", detail::trial_to_json(*trial)}});
         leader.running = std::move(trial);
         monitor_.dispatched();
         ++handed_out;
       } else if (!time_up && study_.running() > 0) {
         break;  // parked: the study has nothing until a result arrives
       } else {
-        channel_.send(leader.rank, kAssign, {{"stop", true}});
+        answers.emplace_back(leader.rank, Json{{"stop", true}});
         ++stopped_;
       }
       leader.waiting = false;
     }
+    study_.sync_journal();
+    for (const auto& [rank, answer] : answers) channel_.send(rank, kAssign, answer);
     return handed_out;
   }
 
@@ -166,6 +172,7 @@ SweepSummary MpiExecutor::coordinate(Study& study) {
   Coordination coordination(*channel_, study, monitor, groups(), options_.ranks_per_trial());
   spdlog::info("sweep: {} worker group(s) of {} rank(s); rank 0 coordinates", groups(), options_.ranks_per_trial());
   Backoff backoff(kCoordinatorPause);
+  study.defer_journal_syncs(true);  // hand_out() syncs once per pass
   while (!coordination.over()) {
     // Results first: they may unblock a rung and so give the idle groups work.
     const int64_t results = coordination.receive_results();
@@ -177,6 +184,7 @@ SweepSummary MpiExecutor::coordinate(Study& study) {
       backoff.pause();
     }
   }
+  study.defer_journal_syncs(false);
   return monitor.finish();
 }
 

@@ -203,7 +203,9 @@ config::Schema sweep_schema() {
       .integer("max_failures", 2, "how often a failed or timed-out trial is retried", Range::at_least(0))
       .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep", Range::at_least(0))
       .string("output_dir", "runs/sweep", "the journal, results, best.json, report.html and trials/<id>/")
-      .boolean("sync_journal", true, "wait for the disk (fdatasync) after each journal record")
+      .boolean("sync_journal", true,
+               "wait for the disk (fdatasync) before a trial leaves the coordinator (once per pass for all "
+               "records: group commit)")
       .number("progress_every_s", 5.0, "seconds between progress lines", Range::positive())
       .number("outputs_every_s", 5.0, "seconds between refreshes of the outputs while the sweep runs",
               Range::positive());

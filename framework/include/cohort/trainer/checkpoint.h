@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "cohort/precision/loss_scaler.h"
 #include "cohort/strategies/strategy.h"
 
 namespace cohort::trainer {
@@ -24,11 +25,16 @@ struct CheckpointState {
 /// Writes `strategy`'s state, `state` and the RNG states to `path`: first to a
 /// temporary file beside it, flushed to disk, then renamed over `path`, so a
 /// crash never leaves a half-written checkpoint.
-void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state);
+/// With `scaler` (fp16), its loss scale is saved too, so a resumed run scales
+/// the next steps' losses as the uninterrupted run would.
+void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state,
+                     const precision::LossScaler* scaler = nullptr);
 
-/// Restores what save_checkpoint() wrote into `strategy` and the RNGs.
-/// A missing or unreadable file raises cohort::InputError naming it.
-CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy);
+/// Restores what save_checkpoint() wrote into `strategy`, the RNGs and, when
+/// given and saved, `scaler`. A missing or unreadable file raises
+/// cohort::InputError naming it.
+CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy,
+                                precision::LossScaler* scaler = nullptr);
 
 /// `path` itself if it is a file; for a directory, its newest checkpoint
 /// (highest epoch). InputError when there is none.

@@ -24,14 +24,28 @@ class Journal {
   /// The records that were in the file when it was opened.
   const std::vector<nlohmann::json>& existing() const { return existing_; }
 
-  /// Writes `record` as one line; it is in the file when this returns.
+  /// Writes `record` as one line; it is in the file when this returns (so it
+  /// survives the process being killed), and on the disk too when the journal
+  /// syncs and syncs are not deferred.
   void append(const nlohmann::json& record);
+
+  /// Group commit: while deferred, append() does not wait for the disk and
+  /// sync() waits once for every record written since the last wait. A
+  /// coordinator that records many events in one pass then pays for one
+  /// fdatasync instead of one per record. Turning deferral off syncs first.
+  void defer_syncs(bool deferred);
+
+  /// Waits until the disk holds every record appended so far (nothing to do
+  /// when the journal does not sync, or nothing was written since).
+  void sync();
 
   const std::string& path() const { return path_; }
 
  private:
   std::string path_;
   bool sync_;
+  bool deferred_ = false;
+  bool unsynced_ = false;  // records written since the last fdatasync
   int fd_ = -1;
   std::vector<nlohmann::json> existing_;
 };

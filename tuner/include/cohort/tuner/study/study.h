@@ -66,6 +66,16 @@ class Study {
   /// until max_failures; a completed one with a non-finite value counts as failed.
   void tell(const Trial& trial, const Result& result);
 
+  /// Group commit for a coordinator serving many workers: while deferred, the
+  /// journal's records are written at once (a killed process loses none) but
+  /// waited for on the disk only by sync_journal(), once for all of them.
+  /// Call sync_journal() before any trial asked for leaves the process, so
+  /// that what others act on is on the disk; a machine that crashes before
+  /// then loses at most tells since the last sync, and those trials are
+  /// handed out again on resume. No effect without a journal or sync_journal.
+  void defer_journal_syncs(bool deferred);
+  void sync_journal();
+
   /// True when no trial is running and none will be handed out again.
   bool finished() const;
 
