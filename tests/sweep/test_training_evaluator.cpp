@@ -89,11 +89,13 @@ TEST_CASE("a failing trial comes back failed with its message, and the next one 
   const auto failed = objective.evaluate(diverging, context_for(root, diverging));
   CHECK(failed.state == TrialState::kFailed);
   CHECK_THAT(failed.error, Contains("the loss is") && Contains("trainer.nonfinite_loss is \"fail\""));
+  CHECK_FALSE(failed.retry);  // the seed is fixed: it would diverge again
 
   const auto misspelt = make_trial(1, 1.0, {{"optimizer.lrr", 0.1}});
   const auto refused = objective.evaluate(misspelt, context_for(root, misspelt));
   CHECK(refused.state == TrialState::kFailed);
   CHECK_THAT(refused.error, Contains("sweep.json (trial 1)") && Contains("\"optimizer.lrr\""));
+  CHECK_FALSE(refused.retry);
 
   const auto fine = make_trial(2, 1.0);
   const auto result = objective.evaluate(fine, context_for(root, fine));

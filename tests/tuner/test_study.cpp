@@ -135,6 +135,37 @@ TEST_CASE("resuming a journal with different settings is refused", "[tuner][stud
   CHECK_THROWS_WITH(bohb_study(journal, 1), Contains("line 4: a result for trial 99, which is not running"));
 }
 
+TEST_CASE("a failure that would repeat (retry false) is not retried, and a resume remembers it", "[tuner][study][journal]") {
+  const auto dir = temporary_directory("no-retry");
+  const auto journal = (dir / "journal.jsonl").string();
+  const auto make = [&](const std::string& path) {
+    return std::make_unique<Study>(
+        std::make_unique<RandomSampler>(testing::unit_space()),
+        std::make_unique<HyperbandScheduler>(HyperbandOptions().min_budget(1).max_budget(9).max_brackets(1)),
+        StudyOptions().seed(4).max_failures(2).journal(path).sync_journal(false));
+  };
+  // Configuration 0 diverges on every attempt; configuration 1 fails once by chance.
+  const auto evaluate = [](const Trial& trial) {
+    if (trial.config_id == 0) return Result::failed("the loss is nan", /*retry=*/false);
+    if (trial.config_id == 1 && trial.attempt == 0) return Result::failed("a node went away");
+    return Result::completed(trial.config["x"].get<double>());
+  };
+  auto study = make(journal);
+  run_sequentially(*study, evaluate);
+  int64_t attempts_of_0 = 0, attempts_of_1 = 0;
+  for (const auto& [id, record] : study->trials()) {
+    attempts_of_0 += record.trial.config_id == 0;
+    attempts_of_1 += record.trial.config_id == 1;
+  }
+  CHECK(attempts_of_0 == 1);  // told not to retry: one run only
+  CHECK(attempts_of_1 == 2);  // retried once, then completed
+  CHECK(study->trials().at(0).state == TrialState::kFailed);
+  // Replaying the journal gives the same decisions: nothing is left to run.
+  auto resumed = make(journal);
+  CHECK(resumed->finished());
+  CHECK(resumed->trials().size() == study->trials().size());
+}
+
 TEST_CASE("threads evaluate a study to the end; an exception fails only its trial", "[tuner][study]") {
   Study study(std::make_unique<RandomSampler>(testing::unit_space()),
               std::make_unique<HyperbandScheduler>(HyperbandOptions().min_budget(1).max_budget(9).max_brackets(3)),

@@ -21,20 +21,7 @@ double now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-Json trial_json(const Trial& t) {
-  return {{"id", t.id},           {"config_id", t.config_id}, {"budget", t.budget},
-          {"bracket", t.bracket}, {"rung", t.rung},           {"attempt", t.attempt},
-          {"model_based", t.model_based}, {"parent", t.parent}, {"config", t.config}};
-}
 
-Result result_from_json(const Json& record) {
-  Result result;
-  result.state = state_from_name(record.at("state").get<std::string>()).value_or(TrialState::kFailed);
-  result.value = record.value("value", 0.0);
-  result.error = record.value("error", "");
-  result.info = record.value("info", Json::object());
-  return result;
-}
 
 }  // namespace
 
@@ -85,7 +72,7 @@ void Study::replay(const std::vector<Json>& records) {
     if (event == "ask") {
       const auto& recorded = record.at("trial");
       auto trial = next_trial();
-      if (!trial || trial_json(*trial) != recorded)
+      if (!trial || trial_to_json(*trial) != recorded)
         throw InputError(where + ": the sweep now proposes a different trial than the journal recorded (was the "
                                  "sweep's code or config changed?).");
       start(*trial);
@@ -148,7 +135,7 @@ std::optional<Trial> Study::next_trial() {
 
 Trial Study::start(Trial trial) {
   const double submitted = now();
-  if (journal_ && !replaying_) journal_->append({{"event", "ask"}, {"time", submitted}, {"trial", trial_json(trial)}});
+  if (journal_ && !replaying_) journal_->append({{"event", "ask"}, {"time", submitted}, {"trial", trial_to_json(trial)}});
   configs_.at(size_t(trial.config_id)).last_trial = trial.id;
   trials_[trial.id] = TrialRecord{trial, TrialState::kRunning, std::nullopt, "", Json::object(), submitted, 0.0};
   ++running_;
@@ -173,10 +160,8 @@ void Study::tell(const Trial& trial, const Result& result) {
     throw std::invalid_argument(fmt::format("tell(): trial {} is not running", trial.id));
   const double finished_at = now();
   if (journal_) {
-    Json record = {{"event", "tell"}, {"time", finished_at}, {"trial_id", trial.id}, {"state", state_name(result.state)}};
-    if (result.state == TrialState::kCompleted) record["value"] = std::isfinite(result.value) ? Json(result.value) : Json();
-    if (!result.error.empty()) record["error"] = result.error;
-    if (!result.info.empty()) record["info"] = result.info;
+    Json record = result_to_json(result);
+    record.update({{"event", "tell"}, {"time", finished_at}, {"trial_id", trial.id}});
     journal_->append(record);
   }
   settle(trial.id, result, finished_at);
@@ -202,7 +187,7 @@ void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
     const double loss = loss_of(result.value);
     sampler_->observe({trial.config, trial.budget, loss});
     scheduler_->report(slot, loss);
-  } else if (trial.attempt < options_.max_failures()) {
+  } else if (result.retry && trial.attempt < options_.max_failures()) {
     retries_.push_back(trial);
   } else {
     scheduler_->report(slot, std::nullopt);

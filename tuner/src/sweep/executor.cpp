@@ -68,7 +68,7 @@ class Coordination {
     while (auto message = channel_.try_receive(MPI_ANY_SOURCE, kRequest)) {
       Leader& leader = leaders_.at(size_t((message->first - 1) / ranks_per_trial_));
       if (leader.running) {
-        study_.tell(*leader.running, detail::result_from_json(message->second.at("result")));
+        study_.tell(*leader.running, result_from_json(message->second.at("result")));
         leader.running.reset();
         ++results;
       }
@@ -92,7 +92,7 @@ class Coordination {
       const bool time_up = monitor_.time_is_up();
       auto trial = time_up ? std::nullopt : study_.ask();
       if (trial) {
-        answers.emplace_back(leader.rank, Json{{"trial", detail::trial_to_json(*trial)}});
+        answers.emplace_back(leader.rank, Json{{"trial", trial_to_json(*trial)}});
         leader.running = std::move(trial);
         monitor_.dispatched();
         ++handed_out;
@@ -195,7 +195,7 @@ SweepSummary MpiExecutor::run_in_process(Study& study, Evaluator& evaluator) {
     const auto trial = study.ask();
     if (!trial) break;
     monitor.dispatched();
-    Json assignment = {{"trial", detail::trial_to_json(*trial)}};
+    Json assignment = {{"trial", trial_to_json(*trial)}};
     prepare(assignment);
     study.tell(*trial, evaluate_safely(evaluator, *trial, context_of(assignment)));
     monitor.tick(1);
@@ -213,9 +213,9 @@ void MpiExecutor::lead(Evaluator& evaluator) {
     if (!assignment.contains("stop")) prepare(assignment);
     for (const int member : members) channel_->send(member, kAssign, assignment);
     if (assignment.contains("stop")) return;
-    const auto trial = detail::trial_from_json(assignment.at("trial"));
+    const auto trial = trial_from_json(assignment.at("trial"));
     const auto result = evaluate_safely(evaluator, trial, context_of(assignment));
-    request = {{"trial_id", trial.id}, {"result", detail::result_to_json(result)}};
+    request = {{"trial_id", trial.id}, {"result", result_to_json(result)}};
   }
 }
 
@@ -223,7 +223,7 @@ void MpiExecutor::follow(Evaluator& evaluator) {
   while (true) {
     const Json assignment = channel_->receive(leader_, kAssign, Backoff(kMemberPause));
     if (assignment.contains("stop")) return;
-    evaluate_safely(evaluator, detail::trial_from_json(assignment.at("trial")), context_of(assignment));
+    evaluate_safely(evaluator, trial_from_json(assignment.at("trial")), context_of(assignment));
   }
 }
 

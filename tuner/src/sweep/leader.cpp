@@ -40,7 +40,7 @@ Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
   if (!group || group->size() == 1) return work(heartbeat);
   Json result;
   if (group->rank() == 0) {
-    result = detail::result_to_json(work(heartbeat));
+    result = result_to_json(work(heartbeat));
     heartbeat.round(/*done=*/true);
   } else {
     // Between rounds the waiting ranks sleep rather than poll inside the collective: a long
@@ -48,7 +48,7 @@ Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
     do std::this_thread::sleep_for(std::chrono::duration<double>(kHeartbeatSeconds / 2));
     while (!heartbeat.round(/*done=*/false));
   }
-  return detail::result_from_json(broadcast_json(*group, result));
+  return result_from_json(broadcast_json(*group, result));
 }
 
 Json broadcast_json(distributed::Communicator& group, const Json& value, int root) {

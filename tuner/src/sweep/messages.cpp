@@ -70,42 +70,4 @@ Json MessageChannel::receive(int source, Tag tag, Backoff backoff) {
   }
 }
 
-Json trial_to_json(const Trial& t) {
-  return {{"id", t.id},           {"config_id", t.config_id}, {"budget", t.budget},
-          {"bracket", t.bracket}, {"rung", t.rung},           {"attempt", t.attempt},
-          {"model_based", t.model_based}, {"parent", t.parent}, {"config", t.config}};
-}
-
-Trial trial_from_json(const Json& json) {
-  Trial t;
-  t.id = json.at("id").get<int64_t>();
-  t.config_id = json.at("config_id").get<int64_t>();
-  t.budget = json.at("budget").get<double>();
-  t.bracket = json.at("bracket").get<int>();
-  t.rung = json.at("rung").get<int>();
-  t.attempt = json.at("attempt").get<int>();
-  t.model_based = json.at("model_based").get<bool>();
-  t.parent = json.at("parent").get<int64_t>();
-  t.config = json.at("config");
-  return t;
-}
-
-Json result_to_json(const Result& result) {
-  // JSON has no NaN or infinity: a non-finite value travels as null and
-  // comes back as NaN, which the study counts as a failure.
-  return {{"state", state_name(result.state)},
-          {"value", std::isfinite(result.value) ? Json(result.value) : Json()},
-          {"error", result.error},
-          {"info", result.info}};
-}
-
-Result result_from_json(const Json& json) {
-  Result result;
-  result.state = state_from_name(json.at("state").get<std::string>()).value_or(TrialState::kFailed);
-  result.value = json.at("value").is_number() ? json.at("value").get<double>() : std::nan("");
-  result.error = json.at("error").get<std::string>();
-  result.info = json.at("info");
-  return result;
-}
-
 }  // namespace cohort::tuner::sweep::detail

@@ -61,9 +61,5 @@ class MessageChannel {
   MPI_Comm comm_ = MPI_COMM_NULL;
 };
 
-Json trial_to_json(const Trial& trial);
-Trial trial_from_json(const Json& json);
-Json result_to_json(const Result& result);
-Result result_from_json(const Json& json);
 
 }  // namespace cohort::tuner::sweep::detail

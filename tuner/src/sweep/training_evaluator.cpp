@@ -155,6 +155,13 @@ Result TrainingEvaluator::evaluate(const Trial& trial, const TrialContext& conte
     return run(trial, context);
   } catch (const trainer::TrainingStopped& stopped) {
     return Result::timed_out(fmt::format("timed out: trial {} passed its deadline; {}.", trial.id, stopped.what()));
+  } catch (const trainer::StepError& error) {
+    // A diverging loss or out of memory at one example: the trial's seed is
+    // fixed, so another attempt would end the same way.
+    memory::release_memory();
+    return Result::failed(error.what(), /*retry=*/false);
+  } catch (const InputError& error) {
+    return Result::failed(error.what(), /*retry=*/false);  // the configuration itself is refused
   } catch (const std::exception& error) {
     // What a failed step held on the device is released before the next trial.
     memory::release_memory();

@@ -39,15 +39,34 @@ struct Result {
   double value = 0.0;                         // the objective, in its own direction
   std::string error;                          // why it failed
   Json info = Json::object();                 // anything else worth keeping
+  /// Whether trying a failed trial again could end otherwise. False for a
+  /// failure that would repeat (a loss that diverges under the trial's fixed
+  /// seed, a configuration the job refuses): the study then does not spend
+  /// max_failures more runs on it.
+  bool retry = true;
 
   static Result completed(double value, Json info = Json::object()) {
     return Result{TrialState::kCompleted, value, "", std::move(info)};
   }
-  static Result failed(std::string error) { return Result{TrialState::kFailed, 0.0, std::move(error), Json::object()}; }
+  static Result failed(std::string error, bool retry = true) {
+    return Result{TrialState::kFailed, 0.0, std::move(error), Json::object(), retry};
+  }
   static Result timed_out(std::string error = "timed out") {
     return Result{TrialState::kTimedOut, 0.0, std::move(error), Json::object()};
   }
 };
+
+/// A trial as JSON, for the journal and for messages between ranks, and back.
+Json trial_to_json(const Trial& trial);
+Trial trial_from_json(const Json& json);
+
+/// A result as JSON, for the journal and for messages between ranks: "state",
+/// then "value" for a completed trial (null when it is not finite: JSON has
+/// no NaN), and "error", "info" and "retry" where they say something.
+Json result_to_json(const Result& result);
+/// The inverse of result_to_json(); a null value comes back as NaN, which a
+/// study counts as a failure.
+Result result_from_json(const Json& json);
 
 /// A trial and everything known about it so far.
 struct TrialRecord {
