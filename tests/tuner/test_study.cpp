@@ -160,10 +160,14 @@ TEST_CASE("a failure that would repeat (retry false) is not retried, and a resum
   CHECK(attempts_of_0 == 1);  // told not to retry: one run only
   CHECK(attempts_of_1 == 2);  // retried once, then completed
   CHECK(study->trials().at(0).state == TrialState::kFailed);
+  const auto trials = study->trials().size();
+  // While one study holds the journal, no other may open it.
+  CHECK_THROWS_WITH(make(journal), Contains("another running process holds this journal"));
+  study.reset();
   // Replaying the journal gives the same decisions: nothing is left to run.
   auto resumed = make(journal);
   CHECK(resumed->finished());
-  CHECK(resumed->trials().size() == study->trials().size());
+  CHECK(resumed->trials().size() == trials);
 }
 
 TEST_CASE("threads evaluate a study to the end; an exception fails only its trial", "[tuner][study]") {

@@ -1,6 +1,7 @@
 #include "cohort/tuner/study/journal.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -19,7 +20,8 @@ namespace fs = std::filesystem;
 Journal::Journal(std::string path, bool sync) : path_(std::move(path)), sync_(sync) {
   const fs::path file(path_);
   if (file.has_parent_path()) fs::create_directories(file.parent_path());
-  if (fs::exists(file)) {
+  open_locked();
+  if (fs::file_size(file) > 0) {
     std::ifstream in(path_, std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
@@ -44,8 +46,24 @@ Journal::Journal(std::string path, bool sync) : path_(std::move(path)), sync_(sy
     }
     if (valid_end < content.size()) fs::resize_file(file, valid_end);
   }
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT, 0644);
+}
+
+void Journal::open_locked() {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw InputError(fmt::format("{}: cannot open the journal: {}.", path_, std::strerror(errno)));
+  // One writer at a time: ranks of a killed launcher can outlive it, and a
+  // resume beside them would interleave two sweeps' records. The lock goes
+  // with the process, however it ends.
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(fd_);
+    fd_ = -1;
+    if (error == EWOULDBLOCK)
+      throw InputError(fmt::format("{}: another running process holds this journal (a sweep still running, or ranks "
+                                   "left behind by a killed mpirun); stop it before resuming.",
+                                   path_));
+    throw InputError(fmt::format("{}: cannot lock the journal: {}.", path_, std::strerror(error)));
+  }
 }
 
 Journal::~Journal() {

@@ -15,7 +15,9 @@ class Journal {
   /// and reads the records already there. A last line cut short by a crash is
   /// dropped and cut from the file; any other unreadable line raises
   /// cohort::InputError naming the file and the line. With `sync`, append()
-  /// also waits for the disk (fsync), not just the operating system.
+  /// also waits for the disk (fsync), not just the operating system. The file
+  /// is locked (flock) while the journal is open: a second Journal on it, in
+  /// this process or another, raises cohort::InputError saying so.
   Journal(std::string path, bool sync);
   ~Journal();
   Journal(const Journal&) = delete;
@@ -42,6 +44,9 @@ class Journal {
   const std::string& path() const { return path_; }
 
  private:
+  /// Opens the file for appending and takes its lock, or throws.
+  void open_locked();
+
   std::string path_;
   bool sync_;
   bool deferred_ = false;
