@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "cohort/distributed/runtime.h"
 #include "cohort/precision/autocast.h"
 
 namespace cohort::strategies {
@@ -12,6 +13,7 @@ void Single::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::O
   model_ = std::move(model);
   optimizer_ = std::move(optimizer);
   place_model();
+  writer_ = !distributed::mpi_active() || distributed::world(torch::kCPU)->rank() == 0;
 }
 
 void Single::place_model() {

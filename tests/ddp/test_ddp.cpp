@@ -264,3 +264,21 @@ TEST_CASE("ddp on cuda:0 over NCCL matches single on cuda:0", "[ddp][cuda]") {
     CHECK(torch::allclose(parallel, reference, tolerance, tolerance));
   }
 }
+
+TEST_CASE("single under mpirun: every rank trains alone, only rank 0 writes", "[ddp][single]") {
+  namespace distributed = cohort::distributed;
+  cohort::models::Mlp model(cohort::models::MlpOptions(4, 2).hidden({4}));
+  auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1));
+  cohort::strategies::Single single;
+  single.prepare(torch::nn::AnyModule(model), optimizer);
+  CHECK(single.is_writer() == (distributed::world()->rank() == 0));
+  // Inside a scope (a sweep's trial on its group) the group's rank 0 writes.
+  const auto alone = distributed::world()->split(distributed::world()->rank(), 0);
+  {
+    distributed::WorldScope scope(alone);
+    cohort::strategies::Single in_group;
+    in_group.prepare(torch::nn::AnyModule(model), optimizer);
+    CHECK(in_group.is_writer());
+  }
+  distributed::world()->barrier();
+}

@@ -24,6 +24,10 @@ class Single : public Strategy {
   trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) override;
   std::vector<torch::Tensor> parameters() const override;
   torch::Device input_device() const override { return options_.device(); }
+  /// Under mpirun every rank runs the whole job alone; only the world's rank 0
+  /// (of a sweep trial's group, inside a distributed::WorldScope) writes, so
+  /// the ranks do not all write the same output_dir.
+  bool is_writer() const override { return writer_; }
   void save(torch::serialize::OutputArchive& archive) const override;
   void load(torch::serialize::InputArchive& archive) override;
 
@@ -40,6 +44,7 @@ class Single : public Strategy {
   SingleOptions options_;
   torch::nn::AnyModule model_;
   std::shared_ptr<torch::optim::Optimizer> optimizer_;
+  bool writer_ = true;  // decided in prepare(), which every rank calls together
 };
 
 /// Statistics of one batch from its outputs, targets and mean loss. Accuracy
