@@ -127,3 +127,16 @@ TEST_CASE("a command runs on the leader and its result reaches every rank", "[gr
   const auto failed = CommandEvaluator({"sh", "-c", "exit 4"}, "loss").evaluate(trial, context_for(root, trial, group));
   CHECK(failed.error == "the command exited with status 4; it wrote nothing on stderr");
 }
+
+TEST_CASE("a one-process strategy on a group of two ranks is refused, not trained twice", "[group]") {
+  auto group = two_rank_group();
+  if (!group) return;
+  const auto root = shared_directory(*group, "group-single");
+  TrainingEvaluator objective(sweep_base_config(), "sweep.json", 1.0, "val_loss");
+  const auto trial = make_trial(0, 0.5);
+  const auto refused = objective.evaluate(trial, context_for(root, trial, group));
+  CHECK(refused.state == TrialState::kFailed);
+  CHECK_THAT(refused.error, Contains("the strategy \"single\" runs in one process"));
+  CHECK_FALSE(refused.retry);
+  group->barrier();
+}

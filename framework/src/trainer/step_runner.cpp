@@ -158,6 +158,17 @@ data::Batch slice(const data::Batch& batch, int64_t begin, int64_t end) {
   return data::Batch{batch.data.slice(0, begin, end), batch.target.slice(0, begin, end)};
 }
 
+std::vector<data::Batch> split_evenly(const data::Batch& batch, int64_t parts) {
+  const int64_t size = batch.size(), base = size / parts, longer = size % parts;
+  std::vector<data::Batch> slices;
+  for (int64_t part = 0, begin = 0; part < parts; ++part) {
+    const int64_t end = begin + base + (part < longer ? 1 : 0);
+    slices.push_back(slice(batch, begin, end));
+    begin = end;
+  }
+  return slices;
+}
+
 Precision parse_precision(const std::string& name) {
   if (name == "fp32") return Precision::kFp32;
   if (name == "fp16") return Precision::kFp16;

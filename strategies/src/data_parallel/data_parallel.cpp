@@ -43,11 +43,6 @@ torch::nn::AnyModule clone_onto(const torch::nn::AnyModule& model, const torch::
   }
 }
 
-/// Where chunk `index` of `parts` begins in a batch of `size`: the first
-/// size % parts chunks hold one example more than the others.
-int64_t chunk_begin(int64_t size, int64_t parts, int64_t index) {
-  return index * (size / parts) + std::min(index, size % parts);
-}
 
 }  // namespace
 
@@ -114,6 +109,7 @@ trainer::Stats DataParallel::run_chunks(const data::Batch& batch, const ChunkWor
   follow_primary_mode();
   const auto parts = static_cast<int64_t>(replicas_.size());
   const int64_t size = batch.size();
+  const auto chunks = trainer::split_evenly(batch, parts);
   std::vector<trainer::Stats> stats(parts);
   std::vector<std::exception_ptr> errors(parts);
   // Grad mode is per thread: the workers take the caller's (NoGradGuard in evaluation).
@@ -123,8 +119,8 @@ trainer::Stats DataParallel::run_chunks(const data::Batch& batch, const ChunkWor
       torch::AutoGradMode grad_mode(grad_enabled);
       c10::OptionalDeviceGuard device_guard;
       if (devices()[index].is_cuda()) device_guard.reset_device(devices()[index]);
-      const int64_t begin = chunk_begin(size, parts, index), end = chunk_begin(size, parts, index + 1);
-      stats[index] = work(*replicas_[index], trainer::slice(batch, begin, end), double(end - begin) / double(size));
+      const auto& chunk = chunks[size_t(index)];
+      stats[index] = work(*replicas_[index], chunk, double(chunk.size()) / double(size));
     } catch (...) {
       errors[index] = std::current_exception();
     }

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "cohort/distributed/exchange.h"
 #include "cohort/distributed/runtime.h"
+#include "../stats_tensor.h"
 
 namespace cohort::strategies {
 
@@ -67,27 +69,18 @@ void Ddp::abandon_step() {
   reducer_->abandon();
 }
 
-bool Ddp::any_rank(bool local) {
-  auto flag = torch::tensor({local ? 1 : 0}, torch::kInt32).to(options_.device());
-  communicator_->allreduce(flag, distributed::ReduceOp::kMax);
-  return flag.item<int32_t>() != 0;
-}
+bool Ddp::any_rank(bool local) { return distributed::any_rank(*communicator_, local, options_.device()); }
 
 trainer::Stats Ddp::reduce(const trainer::Stats& local) {
-  auto totals = torch::tensor({local.loss_sum, double(local.correct), double(local.samples)}, torch::kFloat64)
-                    .to(options_.device());
+  auto totals = stats_tensor(local, options_.device());
   communicator_->allreduce(totals, distributed::ReduceOp::kSum);
-  totals = totals.cpu();
-  trainer::Stats global;
-  global.loss_sum = totals[0].item<double>();
-  global.correct = int64_t(totals[1].item<double>());
-  global.samples = int64_t(totals[2].item<double>());
-  return global;
+  return stats_from_tensor(totals);
 }
 
 int64_t Ddp::data_parallel_size() const { return communicator_->size(); }
 int64_t Ddp::data_parallel_rank() const { return communicator_->rank(); }
 bool Ddp::is_writer() const { return communicator_->rank() == 0; }
+int64_t Ddp::ranks() const { return communicator_->size(); }
 
 void Ddp::load(torch::serialize::InputArchive& archive) {
   Single::load(archive);

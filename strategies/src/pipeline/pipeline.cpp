@@ -8,11 +8,13 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "cohort/distributed/exchange.h"
 #include "cohort/distributed/runtime.h"
 #include "cohort/models/staged.h"
 #include "cohort/precision/autocast.h"
 #include "cohort/strategies/stages.h"
 #include "cohort/trainer/step_runner.h"
+#include "../stats_tensor.h"
 
 namespace cohort::strategies {
 namespace {
@@ -38,19 +40,6 @@ int64_t stage_count(const PipelineOptions& options, int64_t ranks) {
   return stages;
 }
 
-trainer::Stats stats_of(const torch::Tensor& totals) {
-  const auto values = totals.cpu();
-  trainer::Stats stats;
-  stats.loss_sum = values[0].item<double>();
-  stats.correct = int64_t(values[1].item<double>());
-  stats.samples = int64_t(values[2].item<double>());
-  return stats;
-}
-
-torch::Tensor tensor_of(const trainer::Stats& stats, torch::Device device) {
-  return torch::tensor({stats.loss_sum, double(stats.correct), double(stats.samples)}, torch::kFloat64).to(device);
-}
-
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions options)
@@ -72,10 +61,7 @@ void Pipeline::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim:
   const auto layers = models::layers_of(model_);
   all_stages_ = split_stages(layers, balance_stages(layers, stages_, pipeline_options_.balance()));
   stage_ = all_stages_.at(size_t(stage()));
-  // Only this rank's stage moves to the device; the rest of the model stays
-  // where it was built and is never trained here. Module::to() swaps the data
-  // in place, so the optimizer's references stay valid.
-  stage_->to(pipeline_options_.device());
+  place_model();
   if (!replicas_) return;
   // The copies of a stage start alike even if their ranks built different models.
   std::vector<torch::Tensor> state;
@@ -86,6 +72,13 @@ void Pipeline::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim:
   }
   if (!state.empty()) replicas_->broadcast(std::move(state), 0);
   build_reducer();
+}
+
+void Pipeline::place_model() {
+  // Only this rank's stage moves to the device; the rest of the model stays
+  // where it was built and is never trained here. Module::to() swaps the data
+  // in place, so the optimizer's references stay valid.
+  stage_->to(pipeline_options_.device());
 }
 
 void Pipeline::build_reducer() {
@@ -99,17 +92,6 @@ void Pipeline::zero_grad() {
     reducer_->zero_grad();
   else
     optimizer_->zero_grad();
-}
-
-std::vector<data::Batch> Pipeline::cut(const data::Batch& batch, int64_t parts) {
-  const int64_t size = batch.size(), base = size / parts, longer = size % parts;
-  std::vector<data::Batch> micros;
-  for (int64_t part = 0, begin = 0; part < parts; ++part) {
-    const int64_t end = begin + base + (part < longer ? 1 : 0);
-    micros.push_back(trainer::slice(batch, begin, end));
-    begin = end;
-  }
-  return micros;
 }
 
 trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const LossFn& loss,
@@ -173,7 +155,7 @@ trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const LossFn
         "\"strategy.micro_batches\" is {}, but a training step has only {} examples to cut into micro-batches; "
         "lower micro_batches or raise loader.batch_size (and set loader.drop_last for a short last batch).",
         parts, size));
-  const auto micros = cut(micro, parts);
+  const auto micros = trainer::split_evenly(micro, parts);
   live_.clear();
   peak_live_ = 0;
   trainer::Stats stats;
@@ -196,11 +178,7 @@ void Pipeline::abandon_step() {
   if (reducer_) reducer_->set_synchronize(false);
 }
 
-bool Pipeline::any_rank(bool local) {
-  auto flag = torch::tensor({local ? 1 : 0}, torch::kInt32).to(pipeline_options_.device());
-  world_->allreduce(flag, distributed::ReduceOp::kMax);
-  return flag.item<int32_t>() != 0;
-}
+bool Pipeline::any_rank(bool local) { return distributed::any_rank(*world_, local, pipeline_options_.device()); }
 
 void Pipeline::step() {
   Single::step();
@@ -208,7 +186,7 @@ void Pipeline::step() {
 }
 
 trainer::Stats Pipeline::eval_step(const data::Batch& batch, const LossFn& loss) {
-  const auto micros = cut(batch, std::min(pipeline_options_.micro_batches(), batch.size()));
+  const auto micros = trainer::split_evenly(batch, std::min(pipeline_options_.micro_batches(), batch.size()));
   trainer::Stats stats;
   for (int64_t index = 0; index < int64_t(micros.size()); ++index)
     stats += forward_micro_batch(micros, index, loss, 1.0, MicroStep{}, /*keep=*/false);
@@ -218,16 +196,16 @@ trainer::Stats Pipeline::eval_step(const data::Batch& batch, const LossFn& loss)
 
 trainer::Stats Pipeline::share_last_stage(const trainer::Stats& stats) {
   if (stages_ == 1) return stats;
-  auto totals = tensor_of(stats, pipeline_options_.device());
+  auto totals = stats_tensor(stats, pipeline_options_.device());
   pipeline_->broadcast(totals, int(stages_ - 1));
-  return stats_of(totals);
+  return stats_from_tensor(totals);
 }
 
 trainer::Stats Pipeline::reduce(const trainer::Stats& local) {
   if (!replicas_) return local;
-  auto totals = tensor_of(local, pipeline_options_.device());
+  auto totals = stats_tensor(local, pipeline_options_.device());
   replicas_->allreduce(totals, distributed::ReduceOp::kSum);
-  return stats_of(totals);
+  return stats_from_tensor(totals);
 }
 
 bool Pipeline::is_writer() const { return world_->rank() == 0; }
@@ -256,33 +234,14 @@ void Pipeline::absorb_stage(int64_t stage, const std::string& bytes) {
   optimizer_->load(optimizer_archive);
 }
 
-void Pipeline::send_bytes(const std::string& bytes, int destination) {
-  const auto device = pipeline_options_.device();
-  pipeline_->send(torch::tensor({int64_t(bytes.size())}, torch::kInt64).to(device), destination);
-  auto buffer = torch::empty({int64_t(bytes.size())}, torch::kUInt8);
-  std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(buffer.data_ptr<uint8_t>()));
-  pipeline_->send(buffer.to(device), destination);
-}
-
-std::string Pipeline::recv_bytes(int source) {
-  const auto device = pipeline_options_.device();
-  auto size = torch::empty({1}, torch::TensorOptions(torch::kInt64).device(device));
-  pipeline_->recv(size, source);
-  auto buffer = torch::empty({size.cpu().item<int64_t>()}, torch::TensorOptions(torch::kUInt8).device(device));
-  pipeline_->recv(buffer, source);
-  buffer = buffer.cpu();
-  const auto* data = reinterpret_cast<const char*>(buffer.data_ptr<uint8_t>());
-  return std::string(data, data + buffer.numel());
-}
-
 void Pipeline::gather_state() {
   // The copies of a stage are identical; the first copy's stages are gathered.
   if (replica_ != 0 || stages_ == 1) return;
   if (stage() != 0) {
-    send_bytes(serialize_stage(), 0);
+    distributed::send_bytes(*pipeline_, serialize_stage(), 0, pipeline_options_.device());
     return;
   }
-  for (int source = 1; source < stages_; ++source) absorb_stage(source, recv_bytes(source));
+  for (int source = 1; source < stages_; ++source) absorb_stage(source, distributed::recv_bytes(*pipeline_, source, pipeline_options_.device()));
   gathered_at_step_ = steps_;
 }
 
@@ -295,12 +254,7 @@ void Pipeline::save(torch::serialize::OutputArchive& archive) const {
 }
 
 void Pipeline::load(torch::serialize::InputArchive& archive) {
-  torch::serialize::InputArchive model_archive, optimizer_archive;
-  archive.read("model", model_archive);
-  archive.read("optimizer", optimizer_archive);
-  model_.ptr()->load(model_archive);
-  stage_->to(pipeline_options_.device());
-  optimizer_->load(optimizer_archive);
+  Single::load(archive);  // the whole model and optimizer, as single wrote them
   drop_other_stages_state();
   // Loading swapped the parameters' storage (Tensor::set_): the reducer is
   // built again, hooked to their gradient accumulators as they are now (as ddp does).

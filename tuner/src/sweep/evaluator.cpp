@@ -1,7 +1,6 @@
 #include "cohort/tuner/sweep/evaluator.h"
 
 #include <algorithm>
-#include <chrono>
 #include <stdexcept>
 #include <vector>
 
@@ -10,6 +9,7 @@
 #include "cohort/tuner/sweep/command_evaluator.h"
 #include "cohort/tuner/sweep/function_evaluator.h"
 #include "cohort/tuner/sweep/training_evaluator.h"
+#include "clock.h"
 
 namespace cohort::tuner::sweep {
 namespace {
@@ -26,9 +26,7 @@ void number_paths(const Json& record, const std::string& prefix, std::vector<std
 }  // namespace
 
 bool deadline_passed(const TrialContext& context) {
-  if (context.deadline <= 0.0) return false;
-  const auto now = std::chrono::system_clock::now().time_since_epoch();
-  return std::chrono::duration<double>(now).count() >= context.deadline;
+  return context.deadline > 0.0 && detail::now() >= context.deadline;
 }
 
 double read_metric(const Json& record, const std::string& metric, const std::string& where) {

@@ -1,12 +1,9 @@
 #include "cohort/tuner/sweep/leader.h"
 
 #include <chrono>
-#include <cstring>
 #include <thread>
 
-#include <torch/torch.h>
-
-#include "messages.h"
+#include "cohort/distributed/exchange.h"
 
 namespace cohort::tuner::sweep {
 namespace {
@@ -28,10 +25,9 @@ void Heartbeat::beat() {
 }
 
 bool Heartbeat::round(bool done) {
-  auto flag = torch::tensor({done ? 1 : 0}, torch::kInt32);
-  group_->allreduce(flag, distributed::ReduceOp::kMax);
+  const bool any_done = distributed::any_rank(*group_, done);
   last_ = now_seconds();
-  return flag.item<int32_t>() != 0;
+  return any_done;
 }
 
 Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
@@ -52,13 +48,7 @@ Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
 }
 
 Json broadcast_json(distributed::Communicator& group, const Json& value, int root) {
-  const std::string bytes = group.rank() == root ? value.dump() : std::string();
-  auto size = torch::tensor({int64_t(bytes.size())}, torch::kInt64);
-  group.broadcast(size, root);
-  auto buffer = torch::empty({size.item<int64_t>()}, torch::kUInt8);
-  if (group.rank() == root) std::memcpy(buffer.data_ptr(), bytes.data(), bytes.size());
-  group.broadcast(buffer, root);
-  return Json::parse(std::string(static_cast<const char*>(buffer.data_ptr()), size_t(buffer.numel())));
+  return Json::parse(distributed::broadcast_bytes(group, group.rank() == root ? value.dump() : std::string(), root));
 }
 
 }  // namespace cohort::tuner::sweep

@@ -87,19 +87,16 @@ class TrialLog {
   std::shared_ptr<spdlog::logger> previous_;
 };
 
-/// Refuses a strategy under which more than one rank of the group would
-/// write the trial's files: a one-process strategy (single, data_parallel,
-/// model_parallel) on a group of several ranks trains the same trial on each.
-void check_one_writer(const strategies::Strategy& strategy, const std::shared_ptr<distributed::Communicator>& group,
-                      const std::string& source) {
-  if (!group || group->size() == 1) return;
-  auto writers = torch::tensor({strategy.is_writer() ? 1 : 0}, torch::kInt32);
-  group->allreduce(writers, distributed::ReduceOp::kSum);
-  if (writers.item<int32_t>() > 1)
-    throw InputError(fmt::format("{}: the strategy \"{}\" runs in one process, so each of the group's {} ranks "
-                                 "would train the same trial; use a strategy over ranks (ddp, pipeline) or "
-                                 "ranks_per_trial 1.",
-                                 source, strategy.name(), group->size()));
+/// Refuses a strategy that does not span the group: a one-process strategy
+/// (single, data_parallel, model_parallel) on a group of several ranks would
+/// train the same trial on each of them.
+void check_spans_group(const strategies::Strategy& strategy, const std::shared_ptr<distributed::Communicator>& group,
+                       const std::string& source) {
+  if (!group || strategy.ranks() == group->size()) return;
+  throw InputError(fmt::format("{}: the strategy \"{}\" runs in one process, so each of the group's {} ranks "
+                               "would train the same trial; use a strategy over ranks (ddp, pipeline) or "
+                               "ranks_per_trial 1.",
+                               source, strategy.name(), group->size()));
 }
 
 /// Builds the job, continues it from `checkpoint` (if any) and trains as
@@ -108,7 +105,7 @@ void check_one_writer(const strategies::Strategy& strategy, const std::shared_pt
 Json train(const Json& config, const std::string& source, const std::string& checkpoint,
            const trainer::FitOptions& fit, const std::shared_ptr<distributed::Communicator>& group) {
   job::TrainingJob job(config, source);
-  check_one_writer(job.trainer().strategy(), group, source);
+  check_spans_group(job.trainer().strategy(), group, source);
   if (!checkpoint.empty()) job.resume(checkpoint);
   job.fit(fit);
   return job.trainer().last_record();

@@ -121,6 +121,11 @@ class StepRunner {
 /// Rows [begin, end) of a batch (views, no copy).
 data::Batch slice(const data::Batch& batch, int64_t begin, int64_t end);
 
+/// `batch` in `parts` consecutive slices whose sizes differ by at most one
+/// (the first size % parts hold one example more), e.g. 25 over 3: 9, 8, 8.
+/// Slices past the batch's end are empty when it has fewer examples than parts.
+std::vector<data::Batch> split_evenly(const data::Batch& batch, int64_t parts);
+
 /// "fp32", "fp16", "bf16" and back; std::invalid_argument for another name.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);

@@ -86,6 +86,11 @@ class Strategy {
   /// Whether this process writes logs, metrics and checkpoints for the job.
   virtual bool is_writer() const { return true; }
 
+  /// How many processes one step of this strategy spans: 1 for the
+  /// one-process strategies (which under mpirun run the whole job on every
+  /// rank), the communicator's size for ddp and pipeline.
+  virtual int64_t ranks() const { return 1; }
+
   /// The parameters this rank trains, whose gradients a step applies.
   virtual std::vector<torch::Tensor> parameters() const = 0;
 

@@ -45,6 +45,7 @@ class Ddp : public Single {
   int64_t data_parallel_size() const override;
   int64_t data_parallel_rank() const override;
   bool is_writer() const override;
+  int64_t ranks() const override;
   void load(torch::serialize::InputArchive& archive) override;
 
   /// Within the returned scope, backward passes only accumulate gradients

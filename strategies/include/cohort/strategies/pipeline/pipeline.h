@@ -88,6 +88,7 @@ class Pipeline : public Single {
   int64_t data_parallel_rank() const override { return replica_; }
   /// Rank 0 of the communicator (stage 0 of the first copy).
   bool is_writer() const override;
+  int64_t ranks() const override { return world_->size(); }
   /// This stage's parameters.
   std::vector<torch::Tensor> parameters() const override;
   /// Collective over the whole job: brings every stage's parameters, buffers
@@ -109,6 +110,10 @@ class Pipeline : public Single {
   /// Seconds this stage waited for its neighbours since it was built.
   double wait_seconds() const { return link_->wait_seconds(); }
 
+ protected:
+  /// Moves only this rank's stage to the device (prepare() and load()).
+  void place_model() override;
+
  private:
   /// A micro-batch between its forward and its backward: the stage's input
   /// (whose gradient goes back) and its output (the weighted loss on the last stage).
@@ -117,8 +122,6 @@ class Pipeline : public Single {
     torch::Tensor output;
   };
 
-  /// `batch` in `parts` consecutive micro-batches whose sizes differ by at most one.
-  static std::vector<data::Batch> cut(const data::Batch& batch, int64_t parts);
   /// Forward of micro-batch `index`: receive or take the input, run the
   /// stage, send the output or compute the loss (weighted by `weight` for
   /// backward). Keeps the activations for backward when `keep`.
@@ -136,8 +139,6 @@ class Pipeline : public Single {
   std::string serialize_stage() const;
   /// Loads another stage's bytes into this rank's copy of that stage.
   void absorb_stage(int64_t stage, const std::string& bytes);
-  void send_bytes(const std::string& bytes, int destination);
-  std::string recv_bytes(int source);
 
   PipelineOptions pipeline_options_;
   std::shared_ptr<distributed::Communicator> world_;     // every rank of the job
