@@ -21,15 +21,15 @@
 
 #include "cohort/distributed/runtime.h"
 #include "cohort/logging/logging.h"
-#include "cohort/tuner/sweep/evaluator.h"
-#include "cohort/tuner/sweep/executor.h"
-#include "cohort/tuner/sweep/sweep_config.h"
+#include "cohort/sweep/evaluator.h"
+#include "cohort/sweep/executor.h"
+#include "cohort/sweep/sweep_config.h"
 
 namespace {
 
 using cohort::tuner::Json;
 using namespace cohort::tuner;
-using namespace cohort::tuner::sweep;
+using namespace cohort::sweep;
 
 struct Arguments {
   std::string mode = "dispatch";

@@ -41,7 +41,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
 #include "cohort/tuner/schedulers/asha.h"

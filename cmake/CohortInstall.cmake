@@ -3,7 +3,7 @@
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(_dir framework strategies tuner)
+foreach(_dir framework strategies tuner sweep)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 # The fmt link (see CohortDependencies.cmake) is needed by consumers too.

@@ -11,14 +11,14 @@
 
 #include "cohort/job/training_job.h"
 #include "cohort/trainer/checkpoint.h"
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 #include "unit/helpers.h"
 
 namespace cohort::testing {
 
 using tuner::Json;
 using tuner::Trial;
-using tuner::sweep::TrialContext;
+using sweep::TrialContext;
 
 /// The sweep's base config: the synthetic job (16 steps an epoch, dropout, so
 /// the random state matters) on a cosine schedule (so its horizon matters),

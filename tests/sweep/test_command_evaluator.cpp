@@ -4,7 +4,7 @@
 
 #include <fstream>
 
-#include "cohort/tuner/sweep/command_evaluator.h"
+#include "cohort/sweep/command_evaluator.h"
 #include "sweep_helpers.h"
 
 using Catch::Matchers::Contains;
@@ -13,9 +13,9 @@ using cohort::testing::make_trial;
 using cohort::testing::temporary_directory;
 using cohort::tuner::Json;
 using cohort::tuner::TrialState;
-using cohort::tuner::sweep::CommandEvaluator;
-using cohort::tuner::sweep::CommandEvaluatorOptions;
-using cohort::tuner::sweep::expand_command;
+using cohort::sweep::CommandEvaluator;
+using cohort::sweep::CommandEvaluatorOptions;
+using cohort::sweep::expand_command;
 namespace fs = std::filesystem;
 
 namespace {

@@ -4,9 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include "cohort/distributed/runtime.h"
-#include "cohort/tuner/sweep/command_evaluator.h"
-#include "cohort/tuner/sweep/leader.h"
-#include "cohort/tuner/sweep/training_evaluator.h"
+#include "cohort/sweep/command_evaluator.h"
+#include "cohort/sweep/leader.h"
+#include "cohort/sweep/training_evaluator.h"
 #include "sweep_helpers.h"
 
 using Catch::Matchers::Contains;
@@ -18,9 +18,9 @@ using cohort::testing::sweep_base_config;
 using cohort::testing::temporary_directory;
 using cohort::tuner::Json;
 using cohort::tuner::TrialState;
-using cohort::tuner::sweep::broadcast_json;
-using cohort::tuner::sweep::CommandEvaluator;
-using cohort::tuner::sweep::TrainingEvaluator;
+using cohort::sweep::broadcast_json;
+using cohort::sweep::CommandEvaluator;
+using cohort::sweep::TrainingEvaluator;
 namespace distributed = cohort::distributed;
 namespace fs = std::filesystem;
 

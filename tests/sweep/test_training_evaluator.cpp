@@ -5,7 +5,7 @@
 #include <chrono>
 #include <fstream>
 
-#include "cohort/tuner/sweep/training_evaluator.h"
+#include "cohort/sweep/training_evaluator.h"
 #include "sweep_helpers.h"
 
 using Catch::Matchers::Contains;
@@ -18,7 +18,7 @@ using cohort::testing::temporary_directory;
 using cohort::tuner::Json;
 using cohort::tuner::Result;
 using cohort::tuner::TrialState;
-using cohort::tuner::sweep::TrainingEvaluator;
+using cohort::sweep::TrainingEvaluator;
 namespace fs = std::filesystem;
 
 namespace {

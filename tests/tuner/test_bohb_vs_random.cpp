@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"

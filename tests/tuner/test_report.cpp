@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "cohort/core/error.h"
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/report/report.h"
 #include "cohort/tuner/samplers/random_sampler.h"
 #include "cohort/tuner/schedulers/hyperband.h"

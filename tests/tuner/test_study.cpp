@@ -4,7 +4,7 @@
 #include <fstream>
 
 #include "cohort/core/error.h"
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/schedulers/hyperband.h"
 #include "cohort/tuner/study/outputs.h"

@@ -14,7 +14,11 @@
 #include "cohort/tuner/study/study.h"
 #include "cohort/tuner/trial.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
+
+// A sweep is the tuner's study run over training jobs: it speaks the tuner's
+// vocabulary (Trial, Result, Study, Json) throughout.
+using namespace cohort::tuner;
 
 struct TrialContext {
   /// The trial's ranks (ranks_per_trial of them); rank 0 of it is the group's
@@ -86,4 +90,4 @@ double read_metric(const Json& record, const std::string& metric, const std::str
 std::unique_ptr<Evaluator> make_evaluator(const ObjectiveSpec& objective, const Json& base_config,
                                           const std::string& source, double max_budget);
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

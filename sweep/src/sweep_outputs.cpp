@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/sweep_outputs.h"
+#include "cohort/sweep/sweep_outputs.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -9,7 +9,7 @@
 #include "cohort/tuner/study/outputs.h"
 #include "clock.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 std::filesystem::path trial_metrics(const std::string& output_dir, int64_t id) {
@@ -67,4 +67,4 @@ void SweepOutputs::write_report(const Study& study) {
   report::write_report((std::filesystem::path(sweep_.output_dir) / "report.html").string(), input);
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

@@ -5,9 +5,9 @@
 
 #include <string>
 
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 /// The complete training config of a trial: `base` with the flat
 /// `configuration` applied (apply_configuration), output_dir set to
@@ -53,4 +53,4 @@ class TrainingEvaluator : public Evaluator {
   std::string metric_;
 };
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

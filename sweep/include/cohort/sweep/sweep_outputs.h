@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "cohort/tuner/study/study.h"
-#include "cohort/tuner/sweep/sweep_config.h"
+#include "cohort/sweep/sweep_config.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 class SweepOutputs {
  public:
@@ -36,4 +36,4 @@ class SweepOutputs {
   std::map<int64_t, std::vector<Json>> finished_curves_;
 };
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

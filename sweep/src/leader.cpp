@@ -1,11 +1,11 @@
-#include "cohort/tuner/sweep/leader.h"
+#include "cohort/sweep/leader.h"
 
 #include <chrono>
 #include <thread>
 
 #include "cohort/distributed/exchange.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 constexpr double kHeartbeatSeconds = 1.0;
@@ -51,4 +51,4 @@ Json broadcast_json(distributed::Communicator& group, const Json& value, int roo
   return Json::parse(distributed::broadcast_bytes(group, group.rank() == root ? value.dump() : std::string(), root));
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

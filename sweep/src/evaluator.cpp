@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -6,12 +6,12 @@
 
 #include <fmt/format.h>
 
-#include "cohort/tuner/sweep/command_evaluator.h"
-#include "cohort/tuner/sweep/function_evaluator.h"
-#include "cohort/tuner/sweep/training_evaluator.h"
+#include "cohort/sweep/command_evaluator.h"
+#include "cohort/sweep/function_evaluator.h"
+#include "cohort/sweep/training_evaluator.h"
 #include "clock.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 /// The dotted paths of the numbers in `record`, for the message of a missing metric.
@@ -54,4 +54,4 @@ std::unique_ptr<Evaluator> make_evaluator(const ObjectiveSpec& objective, const 
   return std::make_unique<TrainingEvaluator>(base_config, source, max_budget, objective.metric);
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "cohort/core/error.h"
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 
 using cohort::InputError;
 using cohort::tuner::Json;
@@ -41,7 +41,7 @@ double noise_rms(const TestObjective& objective, int categorical, int continuous
 
 }  // namespace
 
-TEST_CASE("branin equals its optimum at its three minimisers, whatever the budget", "[tuner][objectives]") {
+TEST_CASE("branin equals its optimum at its three minimisers, whatever the budget", "[tuner][test_functions]") {
   const auto objective = cohort::tuner::branin();
   CHECK(objective.name == "branin");
   REQUIRE(objective.space.size() == 2);
@@ -64,7 +64,7 @@ TEST_CASE("branin equals its optimum at its three minimisers, whatever the budge
   CHECK(objective.evaluate(elsewhere, 243.0) == value);
 }
 
-TEST_CASE("hartmann6 equals its optimum at its minimiser over six unit dimensions", "[tuner][objectives]") {
+TEST_CASE("hartmann6 equals its optimum at its minimiser over six unit dimensions", "[tuner][test_functions]") {
   const auto objective = cohort::tuner::hartmann6();
   CHECK(objective.name == "hartmann6");
   REQUIRE(objective.space.size() == 6);
@@ -83,7 +83,7 @@ TEST_CASE("hartmann6 equals its optimum at its minimiser over six unit dimension
   CHECK(objective.evaluate(centre, 1.0) > objective.optimum + 0.1);
 }
 
-TEST_CASE("counting ones: a mixed space whose optimum is all ones", "[tuner][objectives]") {
+TEST_CASE("counting ones: a mixed space whose optimum is all ones", "[tuner][test_functions]") {
   const auto objective = cohort::tuner::counting_ones();
   REQUIRE(objective.space.size() == 16);
   CHECK(objective.optimum == -16.0);
@@ -116,7 +116,7 @@ TEST_CASE("counting ones: a mixed space whose optimum is all ones", "[tuner][obj
   CHECK(small.name != objective.name);
 }
 
-TEST_CASE("counting ones estimates the mean with the budget as the sample count", "[tuner][objectives]") {
+TEST_CASE("counting ones estimates the mean with the budget as the sample count", "[tuner][test_functions]") {
   const auto objective = cohort::tuner::counting_ones();
   const Json halves = counting_config(8, 8, 0xFFU, 0.5);
   // Expected -(8 + 8 * 0.5); at 729 samples the sum's standard deviation is
@@ -138,7 +138,7 @@ TEST_CASE("counting ones estimates the mean with the budget as the sample count"
   CHECK(noisy > 3.0 * precise);
 }
 
-TEST_CASE("counting ones' noise is seeded from the configuration and budget alone", "[tuner][objectives]") {
+TEST_CASE("counting ones' noise is seeded from the configuration and budget alone", "[tuner][test_functions]") {
   const auto objective = cohort::tuner::counting_ones(1, 2);
   const Json config = {{"c1", 1}, {"x1", 0.5}, {"x2", 0.25}};
   // Pinned: FNV-1a, mt19937_64 and Rng's draws are all defined bit for bit, so
@@ -154,7 +154,7 @@ TEST_CASE("counting ones' noise is seeded from the configuration and budget alon
   CHECK(differs);
 }
 
-TEST_CASE("objectives refuse configurations without their parameters", "[tuner][objectives]") {
+TEST_CASE("objectives refuse configurations without their parameters", "[tuner][test_functions]") {
   CHECK_THROWS_AS(cohort::tuner::branin().evaluate({{"x1", 0.0}}, 1.0), InputError);
   CHECK_THROWS_AS(cohort::tuner::hartmann6().evaluate({{"x1", "a"}}, 1.0), InputError);
   CHECK_THROWS_AS(cohort::tuner::counting_ones(1, 1).evaluate({{"c1", 1}}, 9.0), InputError);
@@ -162,7 +162,7 @@ TEST_CASE("objectives refuse configurations without their parameters", "[tuner][
   CHECK_THROWS_AS(cohort::tuner::counting_ones(-1, 2), std::invalid_argument);
 }
 
-TEST_CASE("every objective's space samples finite values no better than its optimum", "[tuner][objectives]") {
+TEST_CASE("every objective's space samples finite values no better than its optimum", "[tuner][test_functions]") {
   for (const auto& objective :
        {cohort::tuner::branin(), cohort::tuner::hartmann6(), cohort::tuner::counting_ones(),
         cohort::tuner::counting_ones(3, 5)}) {

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "cohort/core/arg.h"
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 struct CommandEvaluatorOptions {
   /// Seconds between SIGTERM and SIGKILL for a command past its deadline.
@@ -51,4 +51,4 @@ class CommandEvaluator : public Evaluator {
   CommandEvaluatorOptions options_;
 };
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

@@ -22,9 +22,9 @@
 #include "cohort/core/arg.h"
 #include "cohort/distributed/communicator.h"
 #include "cohort/tuner/study/study.h"
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 namespace detail {
 class MessageChannel;
@@ -111,4 +111,4 @@ class MpiExecutor {
   std::unique_ptr<detail::MessageChannel> channel_;
 };
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

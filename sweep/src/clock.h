@@ -4,10 +4,10 @@
 
 #include <chrono>
 
-namespace cohort::tuner::sweep::detail {
+namespace cohort::sweep::detail {
 
 inline double now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-}  // namespace cohort::tuner::sweep::detail
+}  // namespace cohort::sweep::detail

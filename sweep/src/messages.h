@@ -13,7 +13,8 @@
 
 #include "cohort/tuner/trial.h"
 
-namespace cohort::tuner::sweep::detail {
+namespace cohort::sweep::detail {
+using namespace cohort::tuner;
 
 /// Message tags.
 enum Tag : int {
@@ -62,4 +63,4 @@ class MessageChannel {
 };
 
 
-}  // namespace cohort::tuner::sweep::detail
+}  // namespace cohort::sweep::detail

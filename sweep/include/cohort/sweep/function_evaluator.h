@@ -1,14 +1,14 @@
 #pragma once
 // The built-in test-function objective of a sweep: branin, hartmann6 or
-// counting_ones from the tuner's objectives, evaluated in the group leader's
+// counting_ones from the tuner's test functions, evaluated in the group leader's
 // process. For trying a sweep out without training anything, and for
 // measuring the executor itself (dispatch rate, how busy the groups are).
 
 #include <memory>
 
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 /// The evaluator for an objective block with "function" set
 /// (objective.function is "branin", "hartmann6" or "counting_ones").
@@ -26,4 +26,4 @@ namespace cohort::tuner::sweep {
 /// Throws cohort::InputError for an unknown function.
 std::unique_ptr<Evaluator> make_function_evaluator(const ObjectiveSpec& objective);
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

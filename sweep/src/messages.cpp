@@ -9,7 +9,7 @@
 
 #include <fmt/format.h>
 
-namespace cohort::tuner::sweep::detail {
+namespace cohort::sweep::detail {
 namespace {
 
 void check(int status, const char* call) {
@@ -70,4 +70,4 @@ Json MessageChannel::receive(int source, Tag tag, Backoff backoff) {
   }
 }
 
-}  // namespace cohort::tuner::sweep::detail
+}  // namespace cohort::sweep::detail

@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/function_evaluator.h"
+#include "cohort/sweep/function_evaluator.h"
 
 #include <chrono>
 #include <thread>
@@ -9,7 +9,7 @@
 #include "clock.h"
 #include "function_objective.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 /// A number in [0, 1) fixed by `text` and `salt` (FNV-1a, then the top 53
@@ -85,4 +85,4 @@ std::unique_ptr<Evaluator> make_function_evaluator(const ObjectiveSpec& objectiv
   return std::make_unique<FunctionEvaluator>(objective);
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

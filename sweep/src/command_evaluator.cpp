@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/command_evaluator.h"
+#include "cohort/sweep/command_evaluator.h"
 
 #include <signal.h>
 #include <spawn.h>
@@ -22,11 +22,11 @@
 #include <fmt/format.h>
 
 #include "cohort/core/error.h"
-#include "cohort/tuner/sweep/leader.h"
+#include "cohort/sweep/leader.h"
 
 extern char** environ;
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace fs = std::filesystem;
 namespace {
 
@@ -249,4 +249,4 @@ Result CommandEvaluator::evaluate(const Trial& trial, const TrialContext& contex
   });
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

@@ -6,9 +6,10 @@
 
 #include "clock.h"
 #include "cohort/tuner/study/study.h"
-#include "cohort/tuner/sweep/executor.h"
+#include "cohort/sweep/executor.h"
 
-namespace cohort::tuner::sweep::detail {
+namespace cohort::sweep::detail {
+using namespace cohort::tuner;
 
 class SweepMonitor {
  public:
@@ -42,4 +43,4 @@ class SweepMonitor {
   bool time_up_ = false;
 };
 
-}  // namespace cohort::tuner::sweep::detail
+}  // namespace cohort::sweep::detail

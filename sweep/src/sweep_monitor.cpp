@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-namespace cohort::tuner::sweep::detail {
+namespace cohort::sweep::detail {
 namespace {
 
 struct Counts {
@@ -119,4 +119,4 @@ SweepSummary SweepMonitor::finish() {
   return summary;
 }
 
-}  // namespace cohort::tuner::sweep::detail
+}  // namespace cohort::sweep::detail

@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/executor.h"
+#include "cohort/sweep/executor.h"
 
 #include <filesystem>
 #include <vector>
@@ -12,7 +12,7 @@
 #include "messages.h"
 #include "sweep_monitor.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 using detail::Backoff;
@@ -246,4 +246,4 @@ TrialContext MpiExecutor::context_of(const Json& assignment) const {
   return context;
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

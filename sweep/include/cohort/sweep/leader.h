@@ -8,7 +8,11 @@
 #include "cohort/distributed/communicator.h"
 #include "cohort/tuner/trial.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
+
+// A sweep is the tuner's study run over training jobs: it speaks the tuner's
+// vocabulary (Trial, Result, Study, Json) throughout.
+using namespace cohort::tuner;
 
 /// Called by the leader's work every so often while it waits (e.g. on a child
 /// process): once a second has passed since the last round, the leader meets
@@ -42,4 +46,4 @@ Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
 /// `value` (rank `root`'s) on every rank of `group`, sent as JSON bytes. Collective.
 Json broadcast_json(distributed::Communicator& group, const Json& value, int root = 0);
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

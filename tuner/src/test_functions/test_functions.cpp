@@ -1,4 +1,4 @@
-#include "cohort/tuner/objectives/objectives.h"
+#include "cohort/tuner/test_functions/test_functions.h"
 
 #include <algorithm>
 #include <array>

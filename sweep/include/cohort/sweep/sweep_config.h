@@ -21,9 +21,9 @@
 #include "cohort/tuner/schedulers/scheduler.h"
 #include "cohort/tuner/space/search_space.h"
 #include "cohort/tuner/study/study.h"
-#include "cohort/tuner/sweep/evaluator.h"
+#include "cohort/sweep/evaluator.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 
 /// Every key of a sweep config except the free-form ones ("base", "space"),
 /// with defaults and meaning; cohort-tune --print-config-reference prints it.
@@ -78,4 +78,4 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
 /// Reads `path`, applies `--set key=value` overrides, and validates it.
 SweepConfig load_sweep_config(const std::string& path, const std::vector<std::string>& overrides);
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

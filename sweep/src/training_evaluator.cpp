@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/training_evaluator.h"
+#include "cohort/sweep/training_evaluator.h"
 
 #include <cmath>
 #include <filesystem>
@@ -17,9 +17,9 @@
 #include "cohort/strategies/strategy.h"
 #include "cohort/trainer/checkpoint.h"
 #include "cohort/tuner/space/search_space.h"
-#include "cohort/tuner/sweep/leader.h"
+#include "cohort/sweep/leader.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace fs = std::filesystem;
 namespace {
 
@@ -210,4 +210,4 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
   return Result::completed(value, std::move(info));
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep

@@ -1,4 +1,4 @@
-#include "cohort/tuner/sweep/sweep_config.h"
+#include "cohort/sweep/sweep_config.h"
 
 #include <algorithm>
 #include <cmath>
@@ -15,10 +15,10 @@
 #include "cohort/tuner/schedulers/asha.h"
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"
-#include "cohort/tuner/sweep/training_evaluator.h"
+#include "cohort/sweep/training_evaluator.h"
 #include "function_objective.h"
 
-namespace cohort::tuner::sweep {
+namespace cohort::sweep {
 namespace {
 
 using config::Range;
@@ -321,4 +321,4 @@ Json SweepConfig::training_config(const Trial& trial) const {
                                source);
 }
 
-}  // namespace cohort::tuner::sweep
+}  // namespace cohort::sweep
