@@ -28,7 +28,7 @@
 #include <torch/torch.h>
 
 #include "cohort/distributed/runtime.h"
-#include "cohort/runtime/device.h"
+#include "cohort/device/device.h"
 #include "statistics.h"
 
 namespace {
@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(1);
 
-  const auto device = cohort::runtime::parse_device(options.device == "cuda" ? "auto" : "cpu");
+  const auto device = cohort::device::parse_device(options.device == "cuda" ? "auto" : "cpu");
   if (options.device == "cuda" && !device.is_cuda()) {
     std::fprintf(stderr, "--device cuda: this machine has no CUDA GPU.\n");
     return 2;

@@ -1,16 +1,17 @@
 # Installs the library, its public headers and a CMake package:
-#   find_package(Cohort) gives the target Cohort::cohort.
+#   find_package(Cohort) gives Cohort::core, Cohort::tuner, Cohort::cohort,
+#   Cohort::strategies, Cohort::job and Cohort::sweep.
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
-foreach(_dir framework strategies tuner sweep)
+foreach(_dir core tuner framework strategies job sweep)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${_dir}/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endforeach()
 # The fmt link (see CohortDependencies.cmake) is needed by consumers too.
 install(CODE "file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim\")
   file(CREATE_LINK \"${COHORT_FMT_INCLUDE_DIR}/fmt\"
        \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_INCLUDEDIR}/cohort/fmt-shim/fmt\" SYMBOLIC)")
-install(TARGETS cohort_core cohort_tuner cohort cohort_sweep EXPORT CohortTargets
+install(TARGETS cohort_core cohort_tuner cohort cohort_strategies cohort_job cohort_sweep EXPORT CohortTargets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}

@@ -16,7 +16,7 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/program.h"
+#include "cohort/job/program.h"
 #include "cohort/config/config.h"
 #include "cohort/core/error.h"
 #include "cohort/distributed/runtime.h"
@@ -80,7 +80,7 @@ std::string log_level(const Arguments& args, const cohort::config::Json& config,
 /// it with one collective, the lowest failing rank says why, and all exit with
 /// status 2 without the launcher's abort banner.
 cohort::config::Json load_config(const Arguments& args, const cohort::config::Schema& schema) {
-  return cohort::apps::load_agreed([&] { return cohort::config::load(args.config_path, args.overrides, schema); });
+  return cohort::job::load_agreed([&] { return cohort::config::load(args.config_path, args.overrides, schema); });
 }
 
 int run(const Arguments& args) {
@@ -103,8 +103,10 @@ int run(const Arguments& args) {
   cohort::memory::install_report_signal(SIGUSR1);
   // A strategy that does not fit the job (a pipeline's stages x replicas
   // against the ranks) is refused alike by every rank: agreed on, said once.
-  auto strategy = cohort::apps::load_agreed([&] { return cohort::job::make_strategy(config, args.config_path); });
-  cohort::job::TrainingJob job(config, args.config_path, std::move(strategy));
+  const auto context = cohort::job::JobContext::world();
+  auto strategy =
+      cohort::job::load_agreed([&] { return cohort::job::make_strategy(config, args.config_path, context); });
+  cohort::job::TrainingJob job(config, args.config_path, context, std::move(strategy));
   if (!args.resume.empty()) job.resume(args.resume);
   const auto epochs = job.fit();
   const auto test = job.test();
@@ -145,5 +147,5 @@ int main(int argc, char** argv) {
     return status == 0 ? cohort::kExitSuccess : cohort::kExitBadInput;
   }
 
-  return cohort::apps::run_program("cohort-train", "training failed", &argc, &argv, [&] { return run(args); });
+  return cohort::job::run_program("cohort-train", "training failed", &argc, &argv, [&] { return run(args); });
 }

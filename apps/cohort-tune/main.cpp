@@ -27,7 +27,8 @@
 #include "cohort/sweep/executor.h"
 #include "cohort/sweep/sweep_config.h"
 #include "cohort/sweep/sweep_outputs.h"
-#include "common/program.h"
+#include "cohort/core/run_layout.h"
+#include "cohort/job/program.h"
 
 namespace {
 
@@ -42,35 +43,6 @@ struct Arguments {
   bool print_config = false;
   bool print_reference = false;
 };
-
-constexpr const char* kJournal = "journal.jsonl";
-constexpr const char* kSavedConfig = "sweep.json";
-
-/// A new sweep must not write over an old one's journal, and a resume needs one.
-void check_output_dir(const std::string& output_dir, bool resuming) {
-  const bool has_journal = std::filesystem::exists(std::filesystem::path(output_dir) / kJournal);
-  if (resuming && !has_journal)
-    throw cohort::InputError(fmt::format("--resume {}: there is no sweep to resume there (no {}).", output_dir, kJournal));
-  if (!resuming && has_journal)
-    throw cohort::InputError(fmt::format("output_dir \"{}\" already holds a sweep ({}); continue it with --resume {}, "
-                                         "or choose another output_dir.",
-                                         output_dir, kJournal, output_dir));
-}
-
-/// The sweep config, from --config or, for a bare --resume DIR, from the copy
-/// the sweep saved in DIR; with --resume, output_dir is DIR.
-SweepConfig load_sweep(const Arguments& args) {
-  const bool resuming = !args.resume.empty();
-  if (resuming) check_output_dir(args.resume, true);  // before reading the config saved there
-  auto overrides = args.overrides;
-  if (resuming) overrides.push_back("output_dir=" + Json(args.resume).dump());
-  const auto path = !args.config_path.empty() ? args.config_path
-                                              : (std::filesystem::path(args.resume) / kSavedConfig).string();
-  auto sweep = load_sweep_config(path, overrides);
-  check_group_layout(cohort::distributed::world_size(), sweep.ranks_per_trial, sweep.source);
-  check_output_dir(sweep.output_dir, resuming);
-  return sweep;
-}
 
 void print_reference() {
   std::cout << "Two keys are free-form:\n\n"
@@ -99,7 +71,9 @@ int run(const Arguments& args) {
   }
   if (args.config_path.empty() && args.resume.empty())
     throw cohort::InputError("--config FILE (or --resume DIR) is required.");
-  const auto sweep = cohort::apps::load_agreed([&] { return load_sweep(args); });
+  const auto sweep = cohort::job::load_agreed([&] {
+    return open_sweep(args.config_path, args.overrides, args.resume, cohort::distributed::world_size());
+  });
   const int rank = cohort::distributed::world_rank();
   cohort::logging::setup(rank, rank != 0 && args.log_level == "info" ? "warn" : args.log_level);
   if (args.print_config) {
@@ -122,17 +96,17 @@ int run(const Arguments& args) {
   // journal behind.
   std::unique_ptr<Evaluator> evaluator;
   std::unique_ptr<cohort::tuner::Study> study;
-  cohort::apps::load_agreed([&] {
+  cohort::job::load_agreed([&] {
     if (executor.evaluates()) evaluator = make_evaluator(sweep.objective, sweep.base, sweep.source, sweep.max_budget);
     return true;
   });
-  cohort::apps::load_agreed([&] {
+  cohort::job::load_agreed([&] {
     if (executor.coordinates())
       study = std::make_unique<cohort::tuner::Study>(sweep.make_sampler(), sweep.make_scheduler(), sweep.study_options());
     return true;
   });
   if (executor.coordinates()) {
-    cohort::write_file_atomically((std::filesystem::path(sweep.output_dir) / kSavedConfig).string(),
+    cohort::write_file_atomically(cohort::run_layout::in(sweep.output_dir, cohort::run_layout::kSweepConfig),
                                   sweep.config.dump(2) + "\n");
     spdlog::info("sweep: {} {} into {}", args.resume.empty() ? "starting" : "resuming", sweep.source, sweep.output_dir);
   }
@@ -142,7 +116,8 @@ int run(const Arguments& args) {
   std::cout << summary_line(summary, *study).dump() << std::endl;
   if (summary.completed > 0 || summary.trials == 0) return cohort::kExitSuccess;
   // The other ranks are done and exit normally, so no abort: rank 0 says why.
-  std::cerr << "cohort-tune: sweep failed: no trial completed; see " << sweep.output_dir << "/results.csv" << std::endl;
+  std::cerr << "cohort-tune: sweep failed: no trial completed; see "
+            << cohort::run_layout::in(sweep.output_dir, cohort::run_layout::kResults) << std::endl;
   return cohort::kExitTrainingFailed;
 }
 
@@ -165,5 +140,5 @@ int main(int argc, char** argv) {
     const int status = app.exit(error);
     return status == 0 ? cohort::kExitSuccess : cohort::kExitBadInput;
   }
-  return cohort::apps::run_program("cohort-tune", "sweep failed", &argc, &argv, [&] { return run(args); });
+  return cohort::job::run_program("cohort-tune", "sweep failed", &argc, &argv, [&] { return run(args); });
 }

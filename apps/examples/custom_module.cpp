@@ -6,6 +6,7 @@
 
 #include "cohort/data/data_loader.h"
 #include "cohort/data/synthetic.h"
+#include "cohort/strategies/single.h"
 #include "cohort/trainer/trainer.h"
 
 struct TinyNetImpl : torch::nn::Module {
@@ -23,8 +24,10 @@ int main() {
   TinyNet net;
   auto optimizer = std::make_shared<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-2));
   cohort::trainer::Trainer trainer(torch::nn::AnyModule(net), optimizer,
-                                   cohort::trainer::TrainerOptions().epochs(3).progress(
-                                       cohort::trainer::ProgressStyle::kNone));
+                                   cohort::trainer::TrainerOptions()
+                                       .epochs(3)
+                                       .progress(cohort::trainer::ProgressStyle::kNone)
+                                       .strategy(std::make_shared<cohort::strategies::Single>()));
   trainer.fit(loader);
   const auto result = trainer.evaluate(loader);
   std::cout << "accuracy " << result.accuracy() << "\n";

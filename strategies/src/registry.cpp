@@ -2,7 +2,7 @@
 
 #include <torch/cuda.h>
 
-#include "cohort/runtime/device.h"
+#include "cohort/device/device.h"
 #include "cohort/strategies/data_parallel/data_parallel.h"
 #include "cohort/strategies/ddp/ddp.h"
 #include "cohort/strategies/model_parallel/model_parallel.h"
@@ -16,6 +16,10 @@ using config::Json;
 using config::Range;
 using config::Schema;
 
+/// Under mpirun a one-process strategy runs the whole job on every rank; only
+/// the first of the job's ranks writes, so they do not all write one output_dir.
+bool first_of(const Ranks& ranks) { return !ranks || ranks->rank() == 0; }
+
 Schema device_schema() {
   return Schema().string("device", "auto",
                          "auto (cuda:<local rank> when there is a GPU, else cpu), cpu, cuda or cuda:N");
@@ -24,7 +28,7 @@ Schema device_schema() {
 /// `text` as a device; an error names the key it came from.
 torch::Device parse_device_at(const std::string& key, const std::string& text) {
   try {
-    return runtime::parse_device(text);
+    return device::parse_device(text);
   } catch (const InputError& error) {
     throw InputError("\"strategy." + key + "\": " + error.what());
   }
@@ -54,8 +58,8 @@ std::vector<torch::Device> devices_of(const Json& options) {
   return devices;
 }
 
-std::shared_ptr<Strategy> make_data_parallel(const Json& options) {
-  return std::make_shared<DataParallel>(DataParallelOptions().devices(devices_of(options)));
+std::shared_ptr<strategy::Strategy> make_data_parallel(const Json& options, const Ranks& ranks) {
+  return std::make_shared<DataParallel>(DataParallelOptions().devices(devices_of(options)).writer(first_of(ranks)));
 }
 
 Schema model_parallel_schema() {
@@ -66,9 +70,11 @@ Schema model_parallel_schema() {
                     Range::at_least(1));
 }
 
-std::shared_ptr<Strategy> make_model_parallel(const Json& options) {
-  return std::make_shared<ModelParallel>(
-      ModelParallelOptions().devices(devices_of(options)).balance(options.at("balance").get<std::vector<int64_t>>()));
+std::shared_ptr<strategy::Strategy> make_model_parallel(const Json& options, const Ranks& ranks) {
+  return std::make_shared<ModelParallel>(ModelParallelOptions()
+                                             .devices(devices_of(options))
+                                             .balance(options.at("balance").get<std::vector<int64_t>>())
+                                             .writer(first_of(ranks)));
 }
 
 Schema ddp_schema() {
@@ -88,7 +94,7 @@ Schema ddp_schema() {
       .boolean("broadcast_buffers", ddp.broadcast_buffers(),
                "copy buffers (BatchNorm statistics) from rank 0 every step")
       .choice("compression", "none", {"none", "fp16", "bf16"}, "the type gradients travel in")
-      .number("timeout_s", 300.0, "seconds a collective may take before the job is aborted with a report",
+      .number("timeout_s", ddp.timeout_s(), "seconds a collective may take before the job is aborted with a report",
               Range::positive());
 }
 
@@ -98,13 +104,14 @@ ddp::Compression compression_of(const std::string& name) {
   return ddp::Compression::kNone;
 }
 
-std::shared_ptr<Strategy> make_ddp(const Json& options) {
+std::shared_ptr<strategy::Strategy> make_ddp(const Json& options, const Ranks& ranks) {
   const auto device = device_of(options);
   const auto overlap_name = options.at("overlap").get<std::string>();
   const bool overlap = overlap_name == "auto" ? device.is_cuda() : overlap_name == "on";
   return std::make_shared<Ddp>(
       DdpOptions()
           .device(device)
+          .ranks(ranks)
           .broadcast_buffers(options.at("broadcast_buffers").get<bool>())
           .timeout_s(options.at("timeout_s").get<double>())
           .reducer(ddp::GradientReducerOptions()
@@ -138,11 +145,12 @@ Schema pipeline_schema() {
               Range::positive());
 }
 
-std::shared_ptr<Strategy> make_pipeline(const Json& options) {
+std::shared_ptr<strategy::Strategy> make_pipeline(const Json& options, const Ranks& ranks) {
   const auto device = device_of(options);
   return std::make_shared<Pipeline>(
       PipelineOptions()
           .device(device)
+          .ranks(ranks)
           .micro_batches(options.at("micro_batches").get<int64_t>())
           .schedule(pipeline::parse_schedule(options.at("schedule").get<std::string>()))
           .balance(options.at("balance").get<std::vector<int64_t>>())
@@ -157,8 +165,9 @@ std::shared_ptr<Strategy> make_pipeline(const Json& options) {
 StrategyRegistry& strategy_registry() {
   static StrategyRegistry registry = [] {
     StrategyRegistry built("strategy");
-    built.add("single", device_schema(), [](const Json& options) {
-      return std::shared_ptr<Strategy>(std::make_shared<Single>(SingleOptions().device(device_of(options))));
+    built.add("single", device_schema(), [](const Json& options, const Ranks& ranks) {
+      return std::shared_ptr<strategy::Strategy>(
+          std::make_shared<Single>(SingleOptions().device(device_of(options)).writer(first_of(ranks))));
     });
     built.add("ddp", ddp_schema(), make_ddp);
     built.add("data_parallel", devices_schema("one replica per device, the first holding the optimizer"),

@@ -23,6 +23,7 @@
 
 #include "cohort/core/error.h"
 #include "cohort/sweep/leader.h"
+#include "cohort/logging/describe_exception.h"
 
 extern char** environ;
 

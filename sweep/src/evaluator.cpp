@@ -9,7 +9,6 @@
 #include "cohort/sweep/command_evaluator.h"
 #include "cohort/sweep/function_evaluator.h"
 #include "cohort/sweep/training_evaluator.h"
-#include "clock.h"
 
 namespace cohort::sweep {
 namespace {
@@ -26,7 +25,7 @@ void number_paths(const Json& record, const std::string& prefix, std::vector<std
 }  // namespace
 
 bool deadline_passed(const TrialContext& context) {
-  return context.deadline > 0.0 && detail::now() >= context.deadline;
+  return context.deadline > 0.0 && wall_clock_seconds() >= context.deadline;
 }
 
 double read_metric(const Json& record, const std::string& metric, const std::string& where) {

@@ -8,9 +8,10 @@
 
 #include "cohort/core/error.h"
 #include "cohort/distributed/runtime.h"
-#include "clock.h"
+#include "cohort/logging/describe_exception.h"
 #include "messages.h"
 #include "sweep_monitor.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::sweep {
 namespace {
@@ -27,10 +28,6 @@ using detail::kRequest;
 constexpr double kCoordinatorPause = 250e-6;
 constexpr double kLeaderPause = 1e-3;
 constexpr double kMemberPause = 2e-3;
-
-std::string trial_directory(const std::string& output_dir, int64_t id) {
-  return (std::filesystem::path(output_dir) / "trials" / std::to_string(id)).string();
-}
 
 /// The evaluator promises not to throw; a broken promise still only fails the trial.
 Result evaluate_safely(Evaluator& evaluator, const Trial& trial, const TrialContext& context) {
@@ -230,11 +227,11 @@ void MpiExecutor::follow(Evaluator& evaluator) {
 void MpiExecutor::prepare(Json& assignment) const {
   const auto& trial = assignment.at("trial");
   const auto id = trial.at("id").get<int64_t>(), parent = trial.at("parent").get<int64_t>();
-  const auto trial_dir = trial_directory(options_.output_dir(), id);
+  const auto trial_dir = run_layout::trial_dir(options_.output_dir(), id);
   std::filesystem::create_directories(trial_dir);
   assignment["trial_dir"] = trial_dir;
-  assignment["parent_dir"] = parent >= 0 ? trial_directory(options_.output_dir(), parent) : "";
-  assignment["deadline"] = options_.trial_timeout_s() > 0 ? detail::now() + options_.trial_timeout_s() : 0.0;
+  assignment["parent_dir"] = parent >= 0 ? run_layout::trial_dir(options_.output_dir(), parent) : "";
+  assignment["deadline"] = options_.trial_timeout_s() > 0 ? wall_clock_seconds() + options_.trial_timeout_s() : 0.0;
 }
 
 TrialContext MpiExecutor::context_of(const Json& assignment) const {

@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "cohort/core/error.h"
-#include "clock.h"
 #include "function_objective.h"
 
 namespace cohort::sweep {
@@ -56,10 +55,10 @@ class FunctionEvaluator : public Evaluator {
   /// false when the deadline cut it short.
   static bool wait(double seconds, double deadline) {
     if (seconds <= 0) return true;
-    const double until = detail::now() + seconds;
+    const double until = wall_clock_seconds() + seconds;
     const bool cut = deadline > 0 && deadline < until;
     const double end = cut ? deadline : until;
-    const double left = end - detail::now();
+    const double left = end - wall_clock_seconds();
     if (left > 0) std::this_thread::sleep_for(std::chrono::duration<double>(left));
     return !cut;
   }

@@ -8,25 +8,21 @@
 namespace cohort::sweep {
 namespace {
 
-constexpr double kHeartbeatSeconds = 1.0;
-
-double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+constexpr std::chrono::duration<double> kHeartbeat{1.0};
 
 }  // namespace
 
 Heartbeat::Heartbeat(std::shared_ptr<distributed::Communicator> group)
-    : group_(std::move(group)), last_(now_seconds()) {}
+    : group_(std::move(group)), last_(std::chrono::steady_clock::now()) {}
 
 void Heartbeat::beat() {
-  if (!group_ || group_->size() == 1 || now_seconds() - last_ < kHeartbeatSeconds) return;
+  if (!group_ || group_->size() == 1 || std::chrono::steady_clock::now() - last_ < kHeartbeat) return;
   round(/*done=*/false);
 }
 
 bool Heartbeat::round(bool done) {
   const bool any_done = distributed::any_rank(*group_, done);
-  last_ = now_seconds();
+  last_ = std::chrono::steady_clock::now();
   return any_done;
 }
 
@@ -41,7 +37,7 @@ Result run_on_leader(const std::shared_ptr<distributed::Communicator>& group,
   } else {
     // Between rounds the waiting ranks sleep rather than poll inside the collective: a long
     // command then costs them no CPU, and the result arrives at most half a round late.
-    do std::this_thread::sleep_for(std::chrono::duration<double>(kHeartbeatSeconds / 2));
+    do std::this_thread::sleep_for(kHeartbeat / 2);
     while (!heartbeat.round(/*done=*/false));
   }
   return result_from_json(broadcast_json(*group, result));

@@ -9,14 +9,12 @@
 #include "cohort/config/config.h"
 #include "cohort/core/error.h"
 #include "cohort/job/training_job.h"
-#include "cohort/tuner/samplers/bohb_sampler.h"
-#include "cohort/tuner/samplers/grid_sampler.h"
-#include "cohort/tuner/samplers/random_sampler.h"
-#include "cohort/tuner/schedulers/asha.h"
-#include "cohort/tuner/schedulers/fifo.h"
-#include "cohort/tuner/schedulers/hyperband.h"
+#include "cohort/tuner/samplers/registry.h"
+#include "cohort/tuner/schedulers/registry.h"
+#include "cohort/sweep/executor.h"
 #include "cohort/sweep/training_evaluator.h"
 #include "function_objective.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::sweep {
 namespace {
@@ -60,31 +58,6 @@ Schema budget_schema() {
       .integer("eta", 3, "each rung keeps 1/eta of the configurations and gives them eta times the budget",
                Range::at_least(2));
   return schema;
-}
-
-std::map<std::string, Schema> sampler_schemas() {
-  const BohbOptions defaults;
-  Schema bohb;
-  bohb.number("top_fraction", defaults.top_fraction(), "share of the observations that form the good density",
-              Range{0.0, 1.0, true, false})
-      .integer("num_candidates", int64_t(defaults.num_candidates()), "candidates drawn per model-based proposal",
-               Range::at_least(1))
-      .number("random_fraction", defaults.random_fraction(), "share of proposals drawn from the prior regardless",
-              Range::between(0, 1))
-      .number("bandwidth_factor", defaults.bandwidth_factor(), "how much wider than the good density candidates "
-                                                               "are drawn", Range::positive())
-      .number("min_bandwidth", defaults.min_bandwidth(), "the smallest bandwidth on the unit scale",
-              Range::positive())
-      .integer("min_points", 0, "observations each density needs for a model (0 = parameters + 1)",
-               Range::at_least(0));
-  return {{"random", Schema()}, {"grid", Schema()}, {"bohb", bohb}};
-}
-
-std::map<std::string, Schema> scheduler_schemas() {
-  Schema brackets;
-  brackets.integer("max_brackets", 0, "stop after this many brackets (0 = keep opening brackets)",
-                   Range::at_least(0));
-  return {{"fifo", Schema()}, {"successive_halving", brackets}, {"hyperband", brackets}, {"asha", Schema()}};
 }
 
 std::string base_source_of(const Json& raw, const std::string& source, const std::string& directory) {
@@ -187,9 +160,8 @@ config::Schema sweep_schema() {
   schema.object("objective", objective_schema(), "what a trial is judged by: a training metric, a command's "
                                                  "output or a test function")
       .object("budget", budget_schema(), "the budgets trials get, in epochs")
-      .variant("sampler", "random", sampler_schemas(), "where to look: random, grid or bohb")
-      .variant("scheduler", "fifo", scheduler_schemas(),
-               "how much to spend on what: fifo, successive_halving, hyperband or asha")
+      .variant("sampler", "random", sampler_registry().schemas(), "where to look: a sampler by name")
+      .variant("scheduler", "fifo", scheduler_registry().schemas(), "how much to spend on what: a scheduler by name")
       .integer("max_trials", 0, "start no more trials after this many (retries not counted; 0 = no limit)",
                Range::at_least(0))
       .number("max_total_budget", 0.0, "start no more trials once their budgets add up to this (0 = no limit)",
@@ -264,40 +236,46 @@ SweepConfig load_sweep_config(const std::string& path, const std::vector<std::st
   return parse_sweep_config(raw, source, std::filesystem::path(path).parent_path().string());
 }
 
-std::unique_ptr<Sampler> SweepConfig::make_sampler() const {
-  const auto& options = config.at("sampler");
-  const auto name = options.at("name").get<std::string>();
-  if (name == "grid") {
-    try {
-      return std::make_unique<GridSampler>(space);
-    } catch (const InputError& error) {
-      throw InputError(fmt::format("{}: {}", source, error.what()));
-    }
+namespace {
+
+/// A new sweep must not write over an old one's journal, and a resume needs one.
+void check_output_dir(const std::string& output_dir, bool resuming) {
+  const bool has_journal = std::filesystem::exists(run_layout::in(output_dir, run_layout::kJournal));
+  if (resuming && !has_journal)
+    throw InputError(fmt::format("--resume {}: there is no sweep to resume there (no {}).", output_dir,
+                                 run_layout::kJournal));
+  if (!resuming && has_journal)
+    throw InputError(fmt::format("output_dir \"{}\" already holds a sweep ({}); continue it with --resume {}, "
+                                 "or choose another output_dir.",
+                                 output_dir, run_layout::kJournal, output_dir));
+}
+
+}  // namespace
+
+SweepConfig open_sweep(const std::string& config_path, std::vector<std::string> overrides,
+                       const std::string& resume_dir, int world_size) {
+  const bool resuming = !resume_dir.empty();
+  if (resuming) {
+    check_output_dir(resume_dir, true);  // before reading the config saved there
+    overrides.push_back("output_dir=" + Json(resume_dir).dump());
   }
-  if (name == "bohb")
-    return std::make_unique<BohbSampler>(space, BohbOptions()
-                                                    .top_fraction(options.at("top_fraction").get<double>())
-                                                    .num_candidates(options.at("num_candidates").get<size_t>())
-                                                    .random_fraction(options.at("random_fraction").get<double>())
-                                                    .bandwidth_factor(options.at("bandwidth_factor").get<double>())
-                                                    .min_bandwidth(options.at("min_bandwidth").get<double>())
-                                                    .min_points(options.at("min_points").get<size_t>()));
-  return std::make_unique<RandomSampler>(space);
+  const auto path = !config_path.empty() ? config_path : run_layout::in(resume_dir, run_layout::kSweepConfig);
+  auto sweep = load_sweep_config(path, overrides);
+  check_group_layout(world_size, sweep.ranks_per_trial, sweep.source);
+  check_output_dir(sweep.output_dir, resuming);
+  return sweep;
+}
+
+std::unique_ptr<Sampler> SweepConfig::make_sampler() const {
+  try {
+    return sampler_registry().create(config.at("sampler"), space);
+  } catch (const InputError& error) {  // e.g. a float parameter in a grid
+    throw InputError(fmt::format("{}: {}", source, error.what()));
+  }
 }
 
 std::unique_ptr<Scheduler> SweepConfig::make_scheduler() const {
-  const auto& options = config.at("scheduler");
-  const auto name = options.at("name").get<std::string>();
-  if (name == "fifo") return std::make_unique<FifoScheduler>(max_budget);
-  if (name == "asha")
-    return std::make_unique<AshaScheduler>(AshaOptions().min_budget(min_budget).max_budget(max_budget).eta(eta));
-  const auto hyperband = HyperbandOptions()
-                             .min_budget(min_budget)
-                             .max_budget(max_budget)
-                             .eta(eta)
-                             .max_brackets(options.at("max_brackets").get<int64_t>());
-  if (name == "successive_halving") return std::make_unique<SuccessiveHalvingScheduler>(hyperband);
-  return std::make_unique<HyperbandScheduler>(hyperband);
+  return scheduler_registry().create(config.at("scheduler"), BudgetRange{min_budget, max_budget, eta});
 }
 
 StudyOptions SweepConfig::study_options() const {
@@ -309,7 +287,7 @@ StudyOptions SweepConfig::study_options() const {
       .max_trials(config.at("max_trials").get<int64_t>())
       .max_total_budget(config.at("max_total_budget").get<double>())
       .max_failures(config.at("max_failures").get<int64_t>())
-      .journal((std::filesystem::path(output_dir) / "journal.jsonl").string())
+      .journal(run_layout::in(output_dir, run_layout::kJournal))
       .sync_journal(config.at("sync_journal").get<bool>())
       .settings(settings);
 }

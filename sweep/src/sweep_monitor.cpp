@@ -54,21 +54,21 @@ std::string format_duration(double seconds) {
 }  // namespace
 
 SweepMonitor::SweepMonitor(const Study& study, const ExecutorOptions& options)
-    : study_(study), options_(options), started_(now()), last_progress_(started_), last_outputs_(started_),
+    : study_(study), options_(options), started_(wall_clock_seconds()), last_progress_(started_), last_outputs_(started_),
       share_at_start_(share_done(study, count(study))) {}
 
-double SweepMonitor::elapsed() const { return now() - started_; }
+double SweepMonitor::elapsed() const { return wall_clock_seconds() - started_; }
 
 void SweepMonitor::tick(int64_t results) {
   unwritten_ += results;
-  const double t = now();
+  const double t = wall_clock_seconds();
   if (t - last_progress_ >= options_.progress_every_s()) {
     log_progress();
     last_progress_ = t;
   }
   if (unwritten_ > 0 && t - last_outputs_ >= options_.outputs_every_s()) {
     write_outputs();
-    last_outputs_ = now();
+    last_outputs_ = wall_clock_seconds();
   }
 }
 

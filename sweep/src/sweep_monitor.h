@@ -4,7 +4,6 @@
 // estimate of the time left), the outputs refreshed while results arrive,
 // the time limit, and the summary at the end.
 
-#include "clock.h"
 #include "cohort/tuner/study/study.h"
 #include "cohort/sweep/executor.h"
 

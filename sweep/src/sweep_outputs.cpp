@@ -7,19 +7,19 @@
 #include "cohort/core/files.h"
 #include "cohort/tuner/report/report.h"
 #include "cohort/tuner/study/outputs.h"
-#include "clock.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::sweep {
 namespace {
 
-std::filesystem::path trial_metrics(const std::string& output_dir, int64_t id) {
-  return std::filesystem::path(output_dir) / "trials" / std::to_string(id) / "metrics.jsonl";
+std::string trial_metrics(const std::string& output_dir, int64_t id) {
+  return run_layout::in(run_layout::trial_dir(output_dir, id), run_layout::kMetrics);
 }
 
 }  // namespace
 
 SweepOutputs::SweepOutputs(const SweepConfig& sweep)
-    : sweep_(sweep), started_(detail::now()) {}
+    : sweep_(sweep), started_(wall_clock_seconds()) {}
 
 std::string SweepOutputs::objective_name() const {
   return sweep_.objective.function.empty() ? sweep_.objective.metric : sweep_.objective.function;
@@ -35,7 +35,7 @@ void SweepOutputs::write_best(const Study& study) const {
   const auto best = study.best();
   if (!best) return;
   // write_outputs() wrote best.json; it gains the objective and what reproduces the trial.
-  const auto path = (std::filesystem::path(sweep_.output_dir) / "best.json").string();
+  const auto path = run_layout::in(sweep_.output_dir, run_layout::kBest);
   Json record = config::read_json_file(path);
   record["objective"] = objective_name();
   record["mode"] = sweep_.objective.direction == Direction::kMaximize ? "max" : "min";
@@ -64,7 +64,7 @@ void SweepOutputs::write_report(const Study& study) {
     }
     input.trials.push_back({record, cached->second});
   }
-  report::write_report((std::filesystem::path(sweep_.output_dir) / "report.html").string(), input);
+  report::write_report(run_layout::in(sweep_.output_dir, run_layout::kReport), input);
 }
 
 }  // namespace cohort::sweep

@@ -2,7 +2,6 @@
 
 #include <cmath>
 #include <filesystem>
-#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -11,13 +10,14 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
-#include "cohort/distributed/runtime.h"
 #include "cohort/job/training_job.h"
 #include "cohort/memory/oom.h"
-#include "cohort/strategies/strategy.h"
+#include "cohort/strategy/strategy.h"
 #include "cohort/trainer/checkpoint.h"
 #include "cohort/tuner/space/search_space.h"
 #include "cohort/sweep/leader.h"
+#include "cohort/logging/describe_exception.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::sweep {
 namespace fs = std::filesystem;
@@ -32,7 +32,7 @@ constexpr double kSameEpochs = 1e-5;
 /// would train nothing and leave no final record to read the metric from.
 std::string checkpoint_before(const std::string& run_dir, double budget) {
   if (run_dir.empty()) return "";
-  const auto found = trainer::list_checkpoints((fs::path(run_dir) / "checkpoints").string());
+  const auto found = trainer::list_checkpoints(run_layout::in(run_dir, run_layout::kCheckpoints));
   for (auto it = found.rbegin(); it != found.rend(); ++it)
     if (*trainer::checkpoint_epochs(*it) < budget - kSameEpochs) return *it;
   return "";
@@ -55,42 +55,27 @@ Json choose_start(const Trial& trial, const TrialContext& context) {
   return start;
 }
 
-/// The trial's log in a file of its own while it runs: the default logger is
-/// replaced by one that writes to the same console sinks as before (at the
-/// level they had) and to `path` (at the trial config's level); the old one
-/// comes back when the trial ends. An empty path changes nothing.
-class TrialLog {
- public:
-  TrialLog(const std::string& path, const std::string& level) {
-    if (path.empty()) return;
-    previous_ = spdlog::default_logger();
-    auto console = std::make_shared<spdlog::sinks::dist_sink_mt>(previous_->sinks());
-    console->set_level(previous_->level());
-    auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
-    file->set_level(spdlog::level::from_str(level));
-    file->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
-    auto logger = std::make_shared<spdlog::logger>(kName, spdlog::sinks_init_list{console, file});
-    logger->set_level(std::min(previous_->level(), file->level()));
-    logger->flush_on(spdlog::level::info);
-    spdlog::set_default_logger(logger);
-  }
-  ~TrialLog() {
-    if (!previous_) return;
-    spdlog::set_default_logger(previous_);
-    spdlog::drop(kName);
-  }
-  TrialLog(const TrialLog&) = delete;
-  TrialLog& operator=(const TrialLog&) = delete;
-
- private:
-  static constexpr const char* kName = "cohort-trial";
-  std::shared_ptr<spdlog::logger> previous_;
-};
+/// The trial's logger: the console sinks of the default logger (at their
+/// level) and, on the group's leader, `path` (at the trial config's level).
+/// The process's default logger is left as it is: the job is handed this one.
+std::shared_ptr<spdlog::logger> trial_logger(const std::string& path, const std::string& level) {
+  const auto console = spdlog::default_logger();
+  if (path.empty()) return console;
+  auto console_sinks = std::make_shared<spdlog::sinks::dist_sink_mt>(console->sinks());
+  console_sinks->set_level(console->level());
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
+  file->set_level(spdlog::level::from_str(level));
+  file->set_pattern("[%Y-%m-%d %H:%M:%S] [%l] %v");
+  auto logger = std::make_shared<spdlog::logger>("cohort-trial", spdlog::sinks_init_list{console_sinks, file});
+  logger->set_level(std::min(console->level(), file->level()));
+  logger->flush_on(spdlog::level::info);
+  return logger;
+}
 
 /// Refuses a strategy that does not span the group: a one-process strategy
 /// (single, data_parallel, model_parallel) on a group of several ranks would
 /// train the same trial on each of them.
-void check_spans_group(const strategies::Strategy& strategy, const std::shared_ptr<distributed::Communicator>& group,
+void check_spans_group(const strategy::Strategy& strategy, const std::shared_ptr<distributed::Communicator>& group,
                        const std::string& source) {
   if (!group || strategy.ranks() == group->size()) return;
   throw InputError(fmt::format("{}: the strategy \"{}\" runs in one process, so each of the group's {} ranks "
@@ -103,9 +88,9 @@ void check_spans_group(const strategies::Strategy& strategy, const std::shared_p
 /// `fit` says; returns the final metrics record (empty when nothing was left
 /// to train).
 Json train(const Json& config, const std::string& source, const std::string& checkpoint,
-           const trainer::FitOptions& fit, const std::shared_ptr<distributed::Communicator>& group) {
-  job::TrainingJob job(config, source);
-  check_spans_group(job.trainer().strategy(), group, source);
+           const trainer::FitOptions& fit, const job::JobContext& context) {
+  job::TrainingJob job(config, source, context);
+  check_spans_group(job.trainer().strategy(), context.ranks, source);
   if (!checkpoint.empty()) job.resume(checkpoint);
   job.fit(fit);
   return job.trainer().last_record();
@@ -176,29 +161,29 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
   const auto& output_dir = context.trial_dir;
   const auto config = trial_training_config(base_config_, trial.config, output_dir, max_budget_, source);
 
-  // Declared before the job, so the job (and its communicators) go first.
-  std::optional<distributed::WorldScope> scope;
-  if (context.group && context.group->backend() == "mpi") scope.emplace(context.group);
-  TrialLog log(leader && !output_dir.empty() ? (fs::path(output_dir) / "train.log").string() : "",
-               config.at("log_level").get<std::string>());
+  // The trial trains on its group's ranks and logs to its own file too.
+  const job::JobContext job_context{
+      context.group, trial_logger(leader && !output_dir.empty() ? run_layout::in(output_dir, run_layout::kTrainLog) : "",
+                                  config.at("log_level").get<std::string>())};
 
   auto start = choose_start(trial, context);
   auto checkpoint = start.at("checkpoint").get<std::string>();
   if (leader && start.at("from_parent").get<bool>()) {
     // The trial's learning curve starts with its parent's; the resumed run appends to it.
-    const auto parent_metrics = fs::path(context.parent_dir) / "metrics.jsonl";
+    const auto parent_metrics = run_layout::in(context.parent_dir, run_layout::kMetrics);
     if (fs::exists(parent_metrics))
-      fs::copy_file(parent_metrics, fs::path(output_dir) / "metrics.jsonl", fs::copy_options::overwrite_existing);
+      fs::copy_file(parent_metrics, run_layout::in(output_dir, run_layout::kMetrics),
+                    fs::copy_options::overwrite_existing);
   }
   trainer::FitOptions fit;
   fit.until_epochs(trial.budget);
   if (context.deadline > 0.0) fit.stop_when([&context] { return deadline_passed(context); });
 
-  auto record = train(config, source, checkpoint, fit, context.group);
+  auto record = train(config, source, checkpoint, fit, job_context);
   if (record.empty() && !checkpoint.empty()) {
     // The checkpoint was already at the budget in steps (budgets closer than one step): start over.
     checkpoint.clear();
-    record = train(config, source, checkpoint, fit, context.group);
+    record = train(config, source, checkpoint, fit, job_context);
   }
   if (record.empty()) throw std::runtime_error(fmt::format("{}: the trial trained no step.", source));
   const double value = read_metric(record, metric_, "the trial's final metrics record");
@@ -206,7 +191,7 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
                {"steps", record.at("step")},
                {"samples_per_second", record.value("samples_per_second", 0.0)},
                {"start", checkpoint.empty() ? std::string("scratch") : checkpoint}};
-  if (leader && !output_dir.empty()) info["metrics"] = (fs::path(output_dir) / "metrics.jsonl").string();
+  if (leader && !output_dir.empty()) info["metrics"] = run_layout::in(output_dir, run_layout::kMetrics);
   return Result::completed(value, std::move(info));
 }
 

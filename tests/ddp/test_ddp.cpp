@@ -12,7 +12,7 @@ using cohort::config::Json;
 using cohort::job::TrainingJob;
 using cohort::strategies::Ddp;
 using cohort::strategies::DdpOptions;
-using cohort::strategies::MicroStep;
+using cohort::strategy::MicroStep;
 using cohort::testing::flat;
 using cohort::testing::flat_parameters;
 using cohort::testing::synthetic_config;
@@ -58,7 +58,7 @@ torch::Tensor train(const Json& config) {
 
 constexpr int64_t kGlobalBatch = 24;  // divisible by 1, 2 and 3 ranks
 
-const cohort::strategies::LossFn loss = cohort::trainer::cross_entropy;
+const cohort::strategy::LossFn loss = cohort::trainer::cross_entropy;
 
 }  // namespace
 
@@ -246,7 +246,7 @@ TEST_CASE("ddp on cuda:0 over NCCL matches single on cuda:0", "[ddp][cuda]") {
   // Under mpirun the world's CUDA communicator is NCCL; alone, ask for NCCL directly.
   auto nccl = distributed::mpi_active() ? distributed::world(torch::kCUDA) : distributed::make_nccl_communicator();
   const torch::Device device(torch::kCUDA, 0);
-  auto train_on_cuda = [&](std::shared_ptr<cohort::strategies::Strategy> strategy) {
+  auto train_on_cuda = [&](std::shared_ptr<cohort::strategy::Strategy> strategy) {
     torch::manual_seed(17);
     auto model = cohort::models::Mlp(cohort::models::MlpOptions(12, 3).hidden({32, 32}).dropout(0.0));
     auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
@@ -269,16 +269,15 @@ TEST_CASE("single under mpirun: every rank trains alone, only rank 0 writes", "[
   namespace distributed = cohort::distributed;
   cohort::models::Mlp model(cohort::models::MlpOptions(4, 2).hidden({4}));
   auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1));
-  cohort::strategies::Single single;
-  single.prepare(torch::nn::AnyModule(model), optimizer);
-  CHECK(single.is_writer() == (distributed::world()->rank() == 0));
-  // Inside a scope (a sweep's trial on its group) the group's rank 0 writes.
+  const auto config = cohort::job::training_schema().validate(nlohmann::json::object(), "test config");
+  // The job's ranks are the world: only its rank 0 writes.
+  const auto single = cohort::job::make_strategy(config, "test config", cohort::job::JobContext::world());
+  single->prepare(torch::nn::AnyModule(model), optimizer);
+  CHECK(single->is_writer() == (distributed::world()->rank() == 0));
+  // A job on a group of its own (a sweep's trial): the group's rank 0 writes.
   const auto alone = distributed::world()->split(distributed::world()->rank(), 0);
-  {
-    distributed::WorldScope scope(alone);
-    cohort::strategies::Single in_group;
-    in_group.prepare(torch::nn::AnyModule(model), optimizer);
-    CHECK(in_group.is_writer());
-  }
+  const auto in_group = cohort::job::make_strategy(config, "test config", cohort::job::JobContext{alone, nullptr});
+  in_group->prepare(torch::nn::AnyModule(model), optimizer);
+  CHECK(in_group->is_writer());
   distributed::world()->barrier();
 }

@@ -319,18 +319,19 @@ TEST_CASE("split: sub-communicators may be dropped by each rank at a different t
   comm->barrier();
 }
 
-TEST_CASE("WorldScope: inside it the world is the group, for the CPU and for fresh MPI communicators",
+TEST_CASE("communicators over a group: the group itself for the CPU, fresh MPI communicators over its ranks",
           "[collectives][mpi]") {
-  if (!dist::mpi_active()) return;  // one process: no group to scope to
+  if (!dist::mpi_active()) return;  // one process: no group
   const auto world = dist::world(torch::kCPU);
   const int rank = world->rank();
   // Rank 0 alone, the other ranks together: the shape of a sweep's groups.
   const auto group = world->split(rank == 0 ? 0 : 1, rank);
+  CHECK(dist::communicator_for(torch::kCPU, nullptr) == world);
   {
-    dist::WorldScope scope(group);
-    CHECK(dist::world(torch::kCPU) == group);
+    CHECK(dist::communicator_for(torch::kCPU, group) == group);
     CHECK(dist::world_size() == world->size());  // still names the whole job
-    const auto fresh = dist::make_mpi_communicator();
+    const auto fresh = dist::make_mpi_communicator({}, group);
+    CHECK(fresh != group);
     CHECK(fresh->size() == group->size());
     CHECK(fresh->rank() == group->rank());
     auto ranks = torch::full({1}, double(rank), torch::kFloat64);

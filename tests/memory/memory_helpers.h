@@ -80,7 +80,7 @@ struct SmallRunOptions {
 };
 
 /// Seeded: two runs with the same options start from the same weights and see the same batches.
-inline SmallRun small_run(const strategies::LossFn& loss, const SmallRunOptions& options = {}) {
+inline SmallRun small_run(const strategy::LossFn& loss, const SmallRunOptions& options = {}) {
   torch::manual_seed(3);
   auto data = data::make_synthetic(data::SyntheticOptions()
                                        .num_samples(options.samples())

@@ -35,7 +35,8 @@
 #include "cohort/job/training_job.h"
 #include "cohort/logging/logging.h"
 #include "cohort/memory/memory_report.h"
-#include "cohort/runtime/device.h"
+#include "cohort/device/device.h"
+#include "cohort/logging/describe_exception.h"
 #include "unit/helpers.h"
 
 namespace {
@@ -101,7 +102,7 @@ void lift_address_space_limit() {
 }
 
 int train(const Arguments& args) {
-  const int rank = cohort::runtime::launcher_rank();
+  const int rank = cohort::device::launcher_rank();
   cohort::logging::setup(rank, "info");
   fs::create_directories(args.out);
   const bool limited = args.limit && (args.limit_rank < 0 || args.limit_rank == rank);

@@ -4,12 +4,12 @@
 #include "helpers.h"
 #include "cohort/memory/batch_size_finder.h"
 #include "memory_helpers.h"
+#include "cohort/memory/memory_report.h"
 
 using namespace cohort;
 
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 /// A job whose activations grow by about 64 KiB per example (a 4096-wide hidden layer).
 job::TrainingJob wide_job() {
@@ -19,7 +19,7 @@ job::TrainingJob wide_job() {
 }
 
 memory::BatchSizeSearchResult search_within(job::TrainingJob& job, double extra_mb) {
-  const double rss = double(memory::proc_status_bytes("VmRSS")) / kMiB;
+  const double rss = double(memory::proc_status_bytes("VmRSS")) / memory::kMiB;
   return memory::find_batch_size(job.trainer().strategy(), job.trainer().options().loss(), *job.data().train,
                                  memory::BatchSizeSearchOptions().cpu_budget_mb(int64_t(rss + extra_mb)));
 }
@@ -38,7 +38,7 @@ TEST_CASE("on the CPU the search finds a micro-batch within the budget, larger f
   CHECK(large.micro_batch_size > 2 * small.micro_batch_size);
   CHECK_FALSE(large.reached_max);
   // Never far over the budget, even while searching.
-  for (const auto& trial : large.trials) CHECK(trial.peak_bytes < large.budget_bytes + 16 * kMiB);
+  for (const auto& trial : large.trials) CHECK(trial.peak_bytes < large.budget_bytes + 16 * memory::kMiB);
   const auto json = large.to_json();
   CHECK(json.at("event") == "find_batch_size");
   CHECK(json.at("micro_batch_size") == large.micro_batch_size);

@@ -9,6 +9,7 @@
 #include "helpers.h"
 #include "cohort/memory/batch_size_finder.h"
 #include "memory_helpers.h"
+#include "cohort/memory/memory_report.h"
 
 using namespace cohort;
 using cohort::testing::flat_parameters;
@@ -20,7 +21,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 #ifdef COHORT_WITH_CUDA
 namespace allocator = c10::cuda::CUDACachingAllocator;
@@ -99,7 +99,7 @@ TEST_CASE("a real CUDA out-of-memory error shrinks the micro-batch and leaves th
     job::TrainingJob job(wide_cuda_config(1), "test config");
     const double total = double(memory::capture_memory_report().cuda.at(0).total);
     const double limit = double(allocated_now()) + 1.5 * double(quarter);
-    INFO("one quarter step " << quarter / kMiB << " MiB; limit " << limit / kMiB << " MiB of " << total / kMiB);
+    INFO("one quarter step " << quarter / memory::kMiB << " MiB; limit " << limit / memory::kMiB << " MiB of " << total / memory::kMiB);
     MemoryFraction fraction(limit / total);
     LogCapture log(spdlog::level::warn);
     job.fit();

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "memory_helpers.h"
+#include "cohort/memory/memory_report.h"
 
 using namespace cohort;
 using cohort::testing::LogCapture;
@@ -14,11 +15,10 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 memory::LeakDetector detector(int64_t window = 10) {
   return memory::LeakDetector(
-      memory::LeakDetectorOptions().every(1).window(window).warmup_samples(2).threshold_bytes(1 * kMiB),
+      memory::LeakDetectorOptions().every(1).window(window).warmup_samples(2).threshold_bytes(1 * memory::kMiB),
       [] { return 0.0; }, "test memory");
 }
 
@@ -33,8 +33,8 @@ int64_t warnings(memory::LeakDetector& leak, const std::vector<double>& values) 
 
 TEST_CASE("the leak detector: noise, warm-up and one-off rises are not leaks", "[memory][leak]") {
   std::mt19937 random(42);
-  std::normal_distribution<double> noise(0.0, 0.5 * kMiB);
-  const double base = 400 * kMiB;
+  std::normal_distribution<double> noise(0.0, 0.5 * memory::kMiB);
+  const double base = 400 * memory::kMiB;
 
   std::vector<double> noisy;
   for (int i = 0; i < 2000; ++i) noisy.push_back(base + noise(random));
@@ -42,37 +42,37 @@ TEST_CASE("the leak detector: noise, warm-up and one-off rises are not leaks", "
   CHECK(warnings(leak, noisy) == 0);
 
   std::vector<double> warm_up;  // rises for 8 samples, then flat with noise
-  for (int i = 0; i < 300; ++i) warm_up.push_back(base + std::min(i, 8) * 4 * kMiB + noise(random) * 0.1);
+  for (int i = 0; i < 300; ++i) warm_up.push_back(base + std::min(i, 8) * 4 * memory::kMiB + noise(random) * 0.1);
   leak = detector();
   CHECK(warnings(leak, warm_up) == 0);
 
   std::vector<double> step;  // one jump (a bigger batch, the optimizer's state)
-  for (int i = 0; i < 300; ++i) step.push_back(base + (i >= 150 ? 50 * kMiB : 0.0) + noise(random) * 0.1);
+  for (int i = 0; i < 300; ++i) step.push_back(base + (i >= 150 ? 50 * memory::kMiB : 0.0) + noise(random) * 0.1);
   leak = detector();
   CHECK(warnings(leak, step) == 0);
 
   std::vector<double> sawtooth;  // a cache that fills and empties every few samples
-  for (int i = 0; i < 300; ++i) sawtooth.push_back(base + (i % 5) * kMiB);
+  for (int i = 0; i < 300; ++i) sawtooth.push_back(base + (i % 5) * memory::kMiB);
   leak = detector();
   CHECK(warnings(leak, sawtooth) == 0);
 }
 
 TEST_CASE("the leak detector: a steady rise is a leak, with its rate per step", "[memory][leak]") {
   std::mt19937 random(7);
-  std::normal_distribution<double> noise(0.0, 0.1 * kMiB);
+  std::normal_distribution<double> noise(0.0, 0.1 * memory::kMiB);
   std::vector<double> leaking;
-  for (int i = 0; i < 40; ++i) leaking.push_back(300 * kMiB + i * 0.5 * kMiB + noise(random));
+  for (int i = 0; i < 40; ++i) leaking.push_back(300 * memory::kMiB + i * 0.5 * memory::kMiB + noise(random));
   auto leak = detector();
   std::optional<memory::LeakWarning> first;
   for (size_t i = 0; i < leaking.size() && !first; ++i) first = leak.add_sample(int64_t(i + 1) * 10, leaking[i]);
   REQUIRE(first);
-  CHECK(first->bytes_per_step == Approx(0.05 * kMiB).epsilon(0.2));  // 0.5 MiB per sample of 10 steps
+  CHECK(first->bytes_per_step == Approx(0.05 * memory::kMiB).epsilon(0.2));  // 0.5 MiB per sample of 10 steps
   CHECK(first->first_step == 30);  // two warm-up samples skipped
   CHECK(first->last_step == 120);
   CHECK_THAT(first->message(), Contains("test memory rose by") && Contains("per step") &&
                                    Contains("total += loss.item<double>()"));
   // Another warning needs a new window of growth.
-  CHECK(warnings(leak, std::vector<double>(5, 400 * kMiB)) == 0);
+  CHECK(warnings(leak, std::vector<double>(5, 400 * memory::kMiB)) == 0);
 }
 
 TEST_CASE("a training loop that keeps its outputs with their graphs is warned about, a healthy one is not",
@@ -84,7 +84,7 @@ TEST_CASE("a training loop that keeps its outputs with their graphs is warned ab
                            .classes(1000)
                            .epochs(2)
                            .lr(0.01)
-                           .leak_check(memory::LeakDetectorOptions().every(2).window(8).threshold_bytes(1 * kMiB));
+                           .leak_check(memory::LeakDetectorOptions().every(2).window(8).threshold_bytes(1 * memory::kMiB));
   {
     // Predictions kept for later without .detach(): each holds its step's graph.
     std::vector<torch::Tensor> kept;

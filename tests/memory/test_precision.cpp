@@ -3,6 +3,7 @@
 
 #include "cohort/precision/autocast.h"
 #include "cohort/precision/loss_scaler.h"
+#include "cohort/strategies/single.h"
 #include "common/temporary_directory.h"
 #include "helpers.h"
 #include "memory_helpers.h"
@@ -42,6 +43,7 @@ TEST_CASE("bf16 autocast on the CPU trains, with matrix products in bf16", "[mem
                                .epochs(3)
                                .progress(trainer::ProgressStyle::kNone)
                                .checkpoint_every(0)
+                               .strategy(std::make_shared<strategies::Single>())
                                .step(trainer::StepOptions().precision(trainer::Precision::kBf16)));
   const auto results = trainer.fit(loader);
   CHECK(model->seen == torch::kBFloat16);

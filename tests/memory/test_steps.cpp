@@ -5,6 +5,7 @@
 #include <c10/util/Exception.h>
 
 #include "memory_helpers.h"
+#include "cohort/logging/describe_exception.h"
 
 using namespace cohort;
 using cohort::testing::flat_parameters;
@@ -16,7 +17,7 @@ using Catch::Matchers::Contains;
 namespace {
 
 /// Cross entropy that fails to allocate, as c10 does, for micro-batches larger than `limit`.
-strategies::LossFn limited_loss(int64_t limit) {
+strategy::LossFn limited_loss(int64_t limit) {
   return [limit](const torch::Tensor& output, const torch::Tensor& target) {
     if (output.size(0) > limit)
       TORCH_CHECK_WITH(OutOfMemoryError, false, "DefaultCPUAllocator: not enough memory (planted)");
@@ -25,7 +26,7 @@ strategies::LossFn limited_loss(int64_t limit) {
 }
 
 /// Cross entropy that turns NaN on call `bad` (1-based) and counts its calls.
-strategies::LossFn nan_on_call(int64_t bad, std::shared_ptr<int64_t> calls) {
+strategy::LossFn nan_on_call(int64_t bad, std::shared_ptr<int64_t> calls) {
   return [bad, calls](const torch::Tensor& output, const torch::Tensor& target) {
     auto loss = trainer::cross_entropy(output, target);
     return ++*calls == bad ? loss * std::numeric_limits<double>::quiet_NaN() : loss;

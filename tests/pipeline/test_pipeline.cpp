@@ -14,7 +14,7 @@
 
 using cohort::config::Json;
 using cohort::job::TrainingJob;
-using cohort::strategies::MicroStep;
+using cohort::strategy::MicroStep;
 using cohort::strategies::Pipeline;
 using cohort::strategies::PipelineOptions;
 using cohort::testing::synthetic_config;
@@ -101,7 +101,7 @@ std::string shared_directory(const std::string& name) {
   return std::string(bytes.data_ptr<uint8_t>(), bytes.data_ptr<uint8_t>() + bytes.numel());
 }
 
-const cohort::strategies::LossFn cross_entropy = cohort::trainer::cross_entropy;
+const cohort::strategy::LossFn cross_entropy = cohort::trainer::cross_entropy;
 
 }  // namespace
 

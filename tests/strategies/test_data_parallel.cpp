@@ -24,7 +24,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const cohort::strategies::LossFn loss = cohort::trainer::cross_entropy;
+const cohort::strategy::LossFn loss = cohort::trainer::cross_entropy;
 
 Json data_parallel(const std::vector<std::string>& devices) {
   return {{"name", "data_parallel"}, {"devices", devices}};

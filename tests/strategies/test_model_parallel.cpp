@@ -23,7 +23,7 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-const cohort::strategies::LossFn loss = cohort::trainer::cross_entropy;
+const cohort::strategy::LossFn loss = cohort::trainer::cross_entropy;
 
 // The equivalence MLP's layers: Flatten, Linear, ReLU, Linear, ReLU, Linear.
 constexpr int64_t kMlpLayers = 6;

@@ -50,15 +50,6 @@ struct RuntimeState {
   std::unique_ptr<detail::ArrivalBoard> board;
   std::map<int, std::shared_ptr<Communicator>> worlds;  // by device type
 
-  // WorldScopes, innermost last: each replaces the world by a group of ranks.
-  // Its own lock, because building a world under `mutex` asks for the scope.
-  struct Scope {
-    std::shared_ptr<Communicator> group;                   // the CPU world
-    std::map<int, std::shared_ptr<Communicator>> others;  // by device type, built on first use
-  };
-  std::mutex scopes_mutex;
-  std::vector<Scope> scopes;
-
   std::atomic<bool> in_finalize_callback{false};
 
   std::mutex hooks_mutex;
@@ -170,18 +161,6 @@ void start_mpi(int* argc, char*** argv, RuntimeState& runtime) {
   MPI_Comm_set_attr(MPI_COMM_SELF, keyval, nullptr);
 }
 
-/// The group of the innermost WorldScope, or null outside any.
-std::shared_ptr<Communicator> scoped_group() {
-  auto& runtime = state();
-  std::lock_guard<std::mutex> lock(runtime.scopes_mutex);
-  return runtime.scopes.empty() ? nullptr : runtime.scopes.back().group;
-}
-
-[[maybe_unused]] int scoped_world_size() {
-  const auto group = scoped_group();
-  return group ? group->size() : state().world_size;
-}
-
 std::shared_ptr<Communicator> make_world(torch::DeviceType device, const CommunicatorOptions& options) {
   const auto& runtime = state();
   if (device == torch::kCPU)
@@ -191,7 +170,7 @@ std::shared_ptr<Communicator> make_world(torch::DeviceType device, const Communi
 #ifdef COHORT_WITH_NCCL
     return make_nccl_communicator(options);
 #else
-    if (scoped_world_size() == 1) return make_local_communicator(options, torch::kCUDA);
+    if (runtime.world_size == 1) return make_local_communicator(options, torch::kCUDA);
     throw std::runtime_error("no communicator for CUDA tensors: this build of Cohort has no NCCL.");
 #endif
   }
@@ -246,28 +225,22 @@ int local_size() {
 std::shared_ptr<Communicator> world(torch::DeviceType device, CommunicatorOptions options) {
   initialize();
   auto& runtime = state();
-  if (const auto group = scoped_group()) {
-    if (device == torch::kCPU) return group;
-    // Built outside the scopes' lock: building an NCCL communicator asks for the group again.
-    {
-      std::lock_guard<std::mutex> lock(runtime.scopes_mutex);
-      auto& others = runtime.scopes.back().others;
-      if (const auto found = others.find(static_cast<int>(device)); found != others.end()) return found->second;
-    }
-    auto built = make_world(device, options);
-    std::lock_guard<std::mutex> lock(runtime.scopes_mutex);
-    return runtime.scopes.back().others.emplace(static_cast<int>(device), std::move(built)).first->second;
-  }
   std::lock_guard<std::mutex> lock(runtime.mutex);
   auto& slot = runtime.worlds[static_cast<int>(device)];
   if (!slot) slot = make_world(device, options);
   return slot;
 }
 
-std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options) {
+std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options,
+                                                   const std::shared_ptr<Communicator>& ranks) {
   if (!mpi_active())
     throw std::runtime_error("an MPI communicator was asked for, but MPI is not active (no launcher started this job).");
-  return detail::make_mpi_world(std::move(options));
+  if (!ranks) return detail::make_mpi_world(std::move(options));
+  const auto mpi = std::dynamic_pointer_cast<detail::MpiCommunicator>(ranks);
+  if (!mpi)
+    throw std::runtime_error(
+        fmt::format("an MPI communicator is duplicated from an MPI one, not a {} one.", ranks->backend()));
+  return mpi->duplicate(std::move(options));
 }
 
 std::shared_ptr<Communicator> make_nccl_communicator(CommunicatorOptions options) {
@@ -286,26 +259,24 @@ std::shared_ptr<Communicator> make_nccl_communicator(CommunicatorOptions options
 #endif
 }
 
-WorldScope::WorldScope(std::shared_ptr<Communicator> group) {
-  initialize();
-  if (!group) throw std::invalid_argument("WorldScope: the group communicator is null.");
-  if (mpi_active() && !std::dynamic_pointer_cast<detail::MpiCommunicator>(group))
-    throw std::invalid_argument(fmt::format(
-        "WorldScope: the group must be an MPI communicator (a split of world()), not a {} one.", group->backend()));
-  auto& runtime = state();
-  std::lock_guard<std::mutex> lock(runtime.scopes_mutex);
-  runtime.scopes.push_back({std::move(group), {}});
-}
-
-WorldScope::~WorldScope() {
-  auto& runtime = state();
-  RuntimeState::Scope scope;
-  {
-    std::lock_guard<std::mutex> lock(runtime.scopes_mutex);
-    scope = std::move(runtime.scopes.back());
-    runtime.scopes.pop_back();
-  }
-  // `scope` (the group's NCCL communicator, if one was made) is freed here, outside the lock.
+std::shared_ptr<Communicator> communicator_for(torch::DeviceType device, const std::shared_ptr<Communicator>& ranks,
+                                               CommunicatorOptions options) {
+  if (!ranks) return world(device, std::move(options));
+  if (device == torch::kCPU) return ranks;
+  if (device != torch::kCUDA || ranks->size() == 1) return make_local_communicator(std::move(options), device);
+#ifdef COHORT_WITH_NCCL
+  auto bootstrap = std::dynamic_pointer_cast<detail::MpiCommunicator>(ranks);
+  if (!bootstrap)
+    throw std::runtime_error(fmt::format(
+        "an NCCL communicator is bootstrapped over an MPI communicator of the same ranks, not a {} one.",
+        ranks->backend()));
+  if (!torch::cuda::is_available())
+    throw std::runtime_error("an NCCL communicator needs a CUDA GPU, and this machine has none.");
+  const auto index = static_cast<c10::DeviceIndex>(state().local_rank % torch::cuda::device_count());
+  return std::make_shared<detail::NcclCommunicator>(std::move(bootstrap), index, std::move(options));
+#else
+  throw std::runtime_error("no communicator for CUDA tensors over several ranks: this build of Cohort has no NCCL.");
+#endif
 }
 
 void abort_job(const std::string& message, int status) {
@@ -367,8 +338,6 @@ void run_exit_hooks() {
 }
 
 std::shared_ptr<Communicator> make_mpi_world(CommunicatorOptions options) {
-  if (const auto group = std::dynamic_pointer_cast<MpiCommunicator>(scoped_group()))
-    return group->duplicate(std::move(options));
   MPI_Comm comm = MPI_COMM_NULL;
   {
     MpiCallGuard guard;

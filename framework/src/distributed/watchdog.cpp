@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "checks.h"
+#include "cohort/memory/memory_report.h"
 
 namespace cohort::distributed::detail {
 
@@ -31,18 +32,6 @@ OperationInfo describe_tensor(const char* name, const torch::Tensor& tensor) {
   return info;
 }
 
-std::string format_bytes(int64_t bytes) {
-  if (bytes < 1024) return fmt::format("{} B", bytes);
-  static const char* const units[] = {"KiB", "MiB", "GiB", "TiB"};
-  double value = static_cast<double>(bytes) / 1024;
-  int unit = 0;
-  while (value >= 1024 && unit < 3) {
-    value /= 1024;
-    ++unit;
-  }
-  return fmt::format("{:.1f} {}", value, units[unit]);
-}
-
 std::string describe(const OperationInfo& operation) {
   std::string text = operation.name;
   if (operation.sequence > 0) text += fmt::format(" #{}", operation.sequence);
@@ -50,7 +39,7 @@ std::string describe(const OperationInfo& operation) {
   if (operation.tensors > 0) {
     text += fmt::format(" of {} {} elements", operation.elements, dtype_name(operation.dtype));
     if (operation.tensors > 1) text += fmt::format(" in {} tensors", operation.tensors);
-    text += fmt::format(" ({})", format_bytes(operation.bytes));
+    text += fmt::format(" ({})", memory::format_bytes(double(operation.bytes)));
   }
   return text;
 }

@@ -51,10 +51,8 @@ struct CommunicatorInfo {
   double timeout_s = 0;
 };
 
-/// "allreduce(sum) #3 of 1024 float32 elements (4.0 KiB)".
+/// "allreduce(sum) #3 of 1024 float32 elements (4 KB)".
 std::string describe(const OperationInfo& operation);
-/// "1.5 MiB".
-std::string format_bytes(int64_t bytes);
 
 /// The arrivals part of the message for a send or recv, which are not
 /// numbered: "rank 1 has not posted the matching recv (...)".

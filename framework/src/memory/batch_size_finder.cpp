@@ -22,7 +22,6 @@
 namespace cohort::memory {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 /// `size` examples of `dataset`, repeated when it has fewer.
 data::Batch make_batch(const data::Dataset& dataset, int64_t size) {
@@ -30,10 +29,10 @@ data::Batch make_batch(const data::Dataset& dataset, int64_t size) {
 }
 
 /// One real training step on a batch of `size`, leaving no gradients behind.
-void training_step(strategies::Strategy& strategy, const strategies::LossFn& loss, const data::Dataset& dataset,
+void training_step(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
                    int64_t size, std::optional<torch::ScalarType> autocast) {
   const auto batch = make_batch(dataset, size);
-  strategies::MicroStep micro;
+  strategy::MicroStep micro;
   micro.autocast = autocast;
   strategy.zero_grad();
   strategy.forward_backward(batch, loss, micro);
@@ -114,7 +113,7 @@ void search(const Trial& trial, int64_t max_size, BatchSizeSearchResult& result,
 }
 
 #ifdef COHORT_WITH_CUDA
-void search_cuda(strategies::Strategy& strategy, const strategies::LossFn& loss, const data::Dataset& dataset,
+void search_cuda(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
                  const BatchSizeSearchOptions& options, BatchSizeSearchResult& result) {
   namespace allocator = c10::cuda::CUDACachingAllocator;
   const auto device = strategy.input_device().index() < 0 ? c10::DeviceIndex(0) : strategy.input_device().index();
@@ -148,7 +147,7 @@ void search_cuda(strategies::Strategy& strategy, const strategies::LossFn& loss,
 }
 #endif
 
-void search_cpu(strategies::Strategy& strategy, const strategies::LossFn& loss, const data::Dataset& dataset,
+void search_cpu(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
                 const BatchSizeSearchOptions& options, BatchSizeSearchResult& result) {
   result.method = "measured";
   result.budget_bytes = options.cpu_budget_mb() > 0 ? double(options.cpu_budget_mb()) * kMiB
@@ -191,7 +190,7 @@ double cpu_memory_available() {
   return available;
 }
 
-BatchSizeSearchResult find_batch_size(strategies::Strategy& strategy, const strategies::LossFn& loss,
+BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const strategy::LossFn& loss,
                                       const data::Dataset& dataset, const BatchSizeSearchOptions& options) {
   if (strategy.data_parallel_size() != 1)
     throw std::invalid_argument("the batch-size search runs on one process; run it without mpirun");

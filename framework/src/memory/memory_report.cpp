@@ -18,7 +18,6 @@
 namespace cohort::memory {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 std::atomic<bool> report_requested{false};
 

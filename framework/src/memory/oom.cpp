@@ -8,6 +8,7 @@
 
 #include "cohort/core/error.h"
 #include "cohort/memory/memory_report.h"
+#include "cohort/logging/describe_exception.h"
 
 #ifdef COHORT_WITH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>

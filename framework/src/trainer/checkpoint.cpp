@@ -11,6 +11,8 @@
 
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
+#include "cohort/logging/describe_exception.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::trainer {
 namespace fs = std::filesystem;
@@ -64,7 +66,7 @@ std::optional<double> checkpoint_epochs(const std::string& path) {
   }
 }
 
-void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state,
+void save_checkpoint(const std::string& path, const strategy::Strategy& strategy, const CheckpointState& state,
                      const precision::LossScaler* scaler) {
   torch::serialize::OutputArchive archive;
   archive.write("format", c10::IValue(std::string(kFormat)));
@@ -81,7 +83,7 @@ void save_checkpoint(const std::string& path, const strategies::Strategy& strate
   write_file_atomically(path, bytes.str());
 }
 
-CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy,
+CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& strategy,
                                 precision::LossScaler* scaler) {
   if (!fs::is_regular_file(path)) throw InputError(fmt::format("{}: the checkpoint does not exist.", path));
   torch::serialize::InputArchive archive;
@@ -135,8 +137,8 @@ std::string resolve_checkpoint(const std::string& path) {
   if (fs::is_regular_file(path)) return path;
   if (!fs::exists(path)) throw InputError(fmt::format("{}: the checkpoint does not exist.", path));
   auto found = list_checkpoints(path);
-  if (found.empty() && fs::is_directory(fs::path(path) / "checkpoints"))
-    found = list_checkpoints((fs::path(path) / "checkpoints").string());
+  if (found.empty() && fs::is_directory(run_layout::in(path, run_layout::kCheckpoints)))
+    found = list_checkpoints(run_layout::in(path, run_layout::kCheckpoints));
   if (found.empty()) throw InputError(fmt::format("{}: the directory holds no epoch-*.pt checkpoint.", path));
   return found.back();
 }

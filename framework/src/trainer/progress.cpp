@@ -15,7 +15,10 @@ constexpr auto kRedrawInterval = std::chrono::milliseconds(100);
 
 }  // namespace
 
-Progress::Progress(ProgressStyle style, int64_t log_every) : style_(style), log_every_(std::max<int64_t>(1, log_every)) {
+Progress::Progress(ProgressStyle style, int64_t log_every, std::shared_ptr<spdlog::logger> logger)
+    : style_(style),
+      log_every_(std::max<int64_t>(1, log_every)),
+      log_(logger ? std::move(logger) : spdlog::default_logger()) {
   if (style_ == ProgressStyle::kAuto) style_ = ::isatty(STDERR_FILENO) ? ProgressStyle::kBar : ProgressStyle::kLog;
 }
 
@@ -35,7 +38,7 @@ std::string Progress::summary(const Stats& stats) const {
 void Progress::update(int64_t steps_done, const Stats& stats) {
   const bool last = steps_done == total_steps_;
   if (style_ == ProgressStyle::kLog && (steps_done % log_every_ == 0 || last)) {
-    spdlog::info("{} step {}/{} {}", label_, steps_done, total_steps_, summary(stats));
+    log_->info("{} step {}/{} {}", label_, steps_done, total_steps_, summary(stats));
   } else if (style_ == ProgressStyle::kBar) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_draw_ < kRedrawInterval && !last) return;

@@ -8,8 +8,10 @@
 
 namespace cohort::trainer {
 
-StepRunner::StepRunner(StepOptions options)
-    : options_(std::move(options)), parts_(std::max<int64_t>(1, options_.accumulation_steps())) {
+StepRunner::StepRunner(StepOptions options, std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)),
+      log_(logger ? std::move(logger) : spdlog::default_logger()),
+      parts_(std::max<int64_t>(1, options_.accumulation_steps())) {
   if (options_.precision() == Precision::kFp16)
     scaler_ = std::make_unique<precision::LossScaler>(options_.loss_scaler());
 }
@@ -26,7 +28,7 @@ std::optional<torch::ScalarType> StepRunner::autocast() const {
   }
 }
 
-Stats StepRunner::run(const data::Batch& batch, strategies::Strategy& strategy, const strategies::LossFn& loss,
+Stats StepRunner::run(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
                       int64_t step) {
   for (;;) {
     const auto tried = attempt(batch, strategy, loss);
@@ -46,8 +48,8 @@ Stats StepRunner::run(const data::Batch& batch, strategies::Strategy& strategy, 
   }
 }
 
-StepRunner::Attempt StepRunner::attempt(const data::Batch& batch, strategies::Strategy& strategy,
-                                        const strategies::LossFn& loss) {
+StepRunner::Attempt StepRunner::attempt(const data::Batch& batch, strategy::Strategy& strategy,
+                                        const strategy::LossFn& loss) {
   Attempt tried;
   tried.micro = micro_batch_size(batch.size());
   strategy.zero_grad();
@@ -66,13 +68,13 @@ StepRunner::Attempt StepRunner::attempt(const data::Batch& batch, strategies::St
   return tried;
 }
 
-void StepRunner::run_micro_batches(const data::Batch& batch, strategies::Strategy& strategy,
-                                   const strategies::LossFn& loss, Attempt& tried) {
+void StepRunner::run_micro_batches(const data::Batch& batch, strategy::Strategy& strategy,
+                                   const strategy::LossFn& loss, Attempt& tried) {
   const int64_t size = batch.size();
   const double scale = scaler_ ? scaler_->scale() : 1.0;
   for (int64_t begin = 0; begin < size; begin += tried.micro) {
     const int64_t end = std::min(size, begin + tried.micro);
-    strategies::MicroStep micro_step;
+    strategy::MicroStep micro_step;
     micro_step.loss_weight = double(end - begin) / double(size) * scale;
     micro_step.last = end == size;
     micro_step.autocast = autocast();
@@ -82,7 +84,7 @@ void StepRunner::run_micro_batches(const data::Batch& batch, strategies::Strateg
   }
 }
 
-void StepRunner::recover_from_oom(const Attempt& tried, strategies::Strategy& strategy, int64_t batch_size,
+void StepRunner::recover_from_oom(const Attempt& tried, strategy::Strategy& strategy, int64_t batch_size,
                                   int64_t step) {
   strategy.zero_grad();
   memory::release_memory();
@@ -102,12 +104,12 @@ void StepRunner::recover_from_oom(const Attempt& tried, strategies::Strategy& st
   parts_ *= 2;  // ceil(n / 2p) = ceil(ceil(n / p) / 2): the micro-batch halves
   ++shrinks_;
   announce_size_ = true;
-  spdlog::warn("step {} ran out of memory at a micro-batch of {} examples ({}). Retrying the step with micro-batches "
+  log_->warn("step {} ran out of memory at a micro-batch of {} examples ({}). Retrying the step with micro-batches "
                "of {} and {} accumulation steps instead of {}; the effective batch and the result stay the same.",
                step, tried.micro, where, micro_batch_size(batch_size), parts_, before);
 }
 
-Stats StepRunner::skip_nonfinite(const Attempt& tried, strategies::Strategy& strategy, int64_t step) {
+Stats StepRunner::skip_nonfinite(const Attempt& tried, strategy::Strategy& strategy, int64_t step) {
   strategy.zero_grad();
   const double value = tried.stats.mean_loss();
   const auto what = tried.nonfinite_loss ? fmt::format("the loss is {}", std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf")
@@ -121,24 +123,24 @@ Stats StepRunner::skip_nonfinite(const Attempt& tried, strategies::Strategy& str
                                 step, what, last));
   }
   ++skipped_nonfinite_;
-  spdlog::warn("step {}: {}; the step is skipped and its gradients dropped (trainer.nonfinite_loss is \"skip\"; {} "
+  log_->warn("step {}: {}; the step is skipped and its gradients dropped (trainer.nonfinite_loss is \"skip\"; {} "
                "skipped so far).",
                step, what, skipped_nonfinite_);
   return Stats{};
 }
 
-Stats StepRunner::skip_overflow(const Attempt& tried, strategies::Strategy& strategy, int64_t step) {
+Stats StepRunner::skip_overflow(const Attempt& tried, strategy::Strategy& strategy, int64_t step) {
   strategy.zero_grad();
   const double before = scaler_ ? scaler_->scale() : 0.0;
   if (scaler_) scaler_->update(/*found_inf=*/true);
   ++skipped_overflow_;
   const double after = scaler_ ? scaler_->scale() : 0.0;
   if (after < 1.0)
-    spdlog::warn("step {}: fp16 gradients overflow even with the loss scale at {}; the step is skipped. fp16 cannot "
+    log_->warn("step {}: fp16 gradients overflow even with the loss scale at {}; the step is skipped. fp16 cannot "
                  "hold this model's gradients: use precision bf16 or fp32.",
                  step, after);
   else
-    spdlog::info("step {}: fp16 gradients overflowed at loss scale {}; the step is skipped and the scale lowered to {}.",
+    log_->info("step {}: fp16 gradients overflowed at loss scale {}; the step is skipped and the scale lowered to {}.",
                  step, before, after);
   return tried.stats;
 }
@@ -149,7 +151,7 @@ void StepRunner::finish(const Attempt& tried, int64_t batch_size, int64_t step) 
   last_finite_step_ = step;
   if (!announce_size_) return;
   announce_size_ = false;
-  spdlog::info("step {} fits with micro-batches of {} examples ({} accumulation steps per batch of {}); the run keeps "
+  log_->info("step {} fits with micro-batches of {} examples ({} accumulation steps per batch of {}); the run keeps "
                "this size from now on.",
                step, tried.micro, parts_, batch_size);
 }

@@ -9,8 +9,8 @@
 #include <torch/torch.h>
 
 #include "cohort/optim/optimizers.h"
-#include "cohort/strategies/single.h"
 #include "cohort/trainer/checkpoint.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::trainer {
 namespace fs = std::filesystem;
@@ -62,9 +62,14 @@ Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optim
       options_(std::move(options)),
       // The schedule keeps the configured rates before a checkpoint can replace them.
       schedule_(options_.lr_schedule(), optim::learning_rates(*optimizer_)),
-      step_runner_(options_.step()),
-      progress_(options_.progress(), options_.log_every()) {
-  if (!options_.strategy()) options_.strategy(std::make_shared<strategies::Single>());
+      log_(options_.logger() ? options_.logger() : spdlog::default_logger()),
+      step_runner_(options_.step(), log_),
+      progress_(options_.progress(), options_.log_every(), log_) {
+  // The framework holds the interface only; the strategies live a layer above.
+  if (!options_.strategy())
+    throw std::invalid_argument(
+        "TrainerOptions::strategy is not set: give it the strategy that runs each step, e.g. "
+        "std::make_shared<cohort::strategies::Single>() (Cohort::strategies).");
   options_.strategy()->prepare(model_, optimizer_);
   leak_detector_ = std::make_unique<memory::LeakDetector>(options_.leak_check(), options_.strategy()->input_device());
   learning_rate_ = optim::learning_rates(*optimizer_).at(0);
@@ -73,11 +78,11 @@ Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optim
 MetricsLog* Trainer::metrics() {
   if (options_.output_dir().empty() || !options_.strategy()->is_writer()) return nullptr;
   if (!metrics_) {
-    const auto path = (fs::path(options_.output_dir()) / "metrics.jsonl").string();
+    const auto path = run_layout::in(options_.output_dir(), run_layout::kMetrics);
     if (!resumed_) {
-      const auto earlier = list_checkpoints((fs::path(options_.output_dir()) / "checkpoints").string());
+      const auto earlier = list_checkpoints(run_layout::in(options_.output_dir(), run_layout::kCheckpoints));
       if (!earlier.empty() || fs::exists(path))
-        spdlog::warn("replacing the results of an earlier run in {}", options_.output_dir());
+        log_->warn("replacing the results of an earlier run in {}", options_.output_dir());
       for (const auto& checkpoint : earlier) fs::remove(checkpoint);
     }
     metrics_ = std::make_unique<MetricsLog>(path, /*append=*/resumed_);
@@ -123,9 +128,9 @@ void Trainer::stop_if_asked(const FitOptions& fit) {
 }
 
 void Trainer::watch_memory() {
-  if (auto warning = leak_detector_->after_step(steps_done_)) spdlog::warn("{}", warning->message());
+  if (auto warning = leak_detector_->after_step(steps_done_)) log_->warn("{}", warning->message());
   if (memory::take_report_request())
-    spdlog::info("memory after step {}: {}", steps_done_, memory::capture_memory_report().format());
+    log_->info("memory after step {}: {}", steps_done_, memory::capture_memory_report().format());
 }
 
 Trainer::Position Trainer::stop_position(double until_epochs, int64_t steps_per_epoch) const {
@@ -210,7 +215,7 @@ void Trainer::record(const EpochResult& result) {
                                   result.validation->accuracy());
   const auto epoch = whole ? fmt::format("{}/{}", result.epoch, options_.epochs())
                            : fmt::format("{:.4g}/{} (stopped part-way)", result.epochs, options_.epochs());
-  spdlog::info("epoch {} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
+  log_->info("epoch {} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
                epoch, result.train.mean_loss(), result.train.accuracy(), validation_text,
                result.learning_rate, result.samples_per_second, result.seconds, step_text(result, step_runner_),
                result.memory.format());
@@ -224,10 +229,10 @@ void Trainer::checkpoint_if_due(int64_t steps_per_epoch, bool at_stop) {
   if (!at_stop && epochs_done_ % every != 0 && epochs_done_ != options_.epochs()) return;
   options_.strategy()->gather_state();  // on every rank, before only the writer saves
   if (!options_.strategy()->is_writer()) return;
-  const auto directory = fs::path(options_.output_dir()) / "checkpoints";
+  const auto directory = fs::path(options_.output_dir()) / run_layout::kCheckpoints;
   const auto path = (directory / checkpoint_name(epochs_done_, epoch_steps_done_, steps_per_epoch)).string();
   save_checkpoint(path);
-  spdlog::debug("checkpoint written to {}", path);
+  log_->debug("checkpoint written to {}", path);
   auto existing = list_checkpoints(directory.string());
   const auto keep = options_.keep_checkpoints();
   for (size_t i = 0; keep > 0 && i + size_t(keep) < existing.size(); ++i) fs::remove(existing[i]);
@@ -248,7 +253,7 @@ void Trainer::resume(const std::string& checkpoint) {
   resumed_ = true;
   metrics_.reset();
   const auto part = epoch_steps_done_ > 0 ? fmt::format(" and {} steps of the next", epoch_steps_done_) : "";
-  spdlog::info("resumed from {} after epoch {}{} (step {})", path, epochs_done_, part, steps_done_);
+  log_->info("resumed from {} after epoch {}{} (step {})", path, epochs_done_, part, steps_done_);
 }
 
 }  // namespace cohort::trainer

@@ -47,7 +47,7 @@ torch::nn::AnyModule clone_onto(const torch::nn::AnyModule& model, const torch::
 }  // namespace
 
 DataParallel::DataParallel(DataParallelOptions options)
-    : Single(SingleOptions().device(options.devices().empty() ? torch::Device(torch::kCPU) : options.devices()[0])),
+    : LocalModel(options.devices().empty() ? torch::Device(torch::kCPU) : options.devices()[0], options.writer()),
       data_parallel_options_(std::move(options)) {
   if (devices().empty()) throw InputError("data_parallel needs at least one device in \"devices\".");
 }
@@ -55,7 +55,7 @@ DataParallel::DataParallel(DataParallelOptions options)
 DataParallel::~DataParallel() = default;
 
 void DataParallel::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
-  Single::prepare(std::move(model), std::move(optimizer));
+  LocalModel::prepare(std::move(model), std::move(optimizer));
   replica_models_ = {model_};
   for (size_t i = 1; i < devices().size(); ++i) replica_models_.push_back(clone_onto(model_, devices()[i]));
   replicas_.clear();
@@ -72,21 +72,21 @@ void DataParallel::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::op
 }
 
 void DataParallel::place_model() {
-  Single::place_model();
+  LocalModel::place_model();
   if (replica_models_.size() > 1) copy_primary_to_replicas();
 }
 
 void DataParallel::zero_grad() {
-  Single::zero_grad();
+  LocalModel::zero_grad();
   clear_replica_gradients();
 }
 
-trainer::Stats DataParallel::forward_backward(const data::Batch& micro, const LossFn& loss,
-                                              const MicroStep& micro_step) {
+trainer::Stats DataParallel::forward_backward(const data::Batch& micro, const strategy::LossFn& loss,
+                                              const strategy::MicroStep& micro_step) {
   const auto stats = run_chunks(micro, [&](Single& replica, const data::Batch& chunk, double share) {
     // Each chunk's mean loss weighted by its share: the weighted sum is the
     // micro-batch's mean, so the summed gradients are `single`'s.
-    MicroStep chunk_step = micro_step;
+    strategy::MicroStep chunk_step = micro_step;
     chunk_step.loss_weight = micro_step.loss_weight * share;
     return replica.forward_backward(chunk, loss, chunk_step);
   });
@@ -95,11 +95,11 @@ trainer::Stats DataParallel::forward_backward(const data::Batch& micro, const Lo
 }
 
 void DataParallel::step() {
-  Single::step();
+  LocalModel::step();
   copy_primary_to_replicas();
 }
 
-trainer::Stats DataParallel::eval_step(const data::Batch& batch, const LossFn& loss) {
+trainer::Stats DataParallel::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
   return run_chunks(batch, [&](Single& replica, const data::Batch& chunk, double) {
     return replica.eval_step(chunk, loss);
   });

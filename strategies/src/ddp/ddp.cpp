@@ -12,21 +12,22 @@ namespace {
 
 std::shared_ptr<distributed::Communicator> default_communicator(const DdpOptions& options) {
   const auto communicator = distributed::CommunicatorOptions().timeout_s(options.timeout_s());
-  if (options.device().is_cpu() && !options.reducer().overlap() && distributed::mpi_active())
+  const bool over_mpi = options.ranks() ? options.ranks()->backend() == "mpi" : distributed::mpi_active();
+  if (options.device().is_cpu() && !options.reducer().overlap() && over_mpi)
     return distributed::make_mpi_communicator(
-        distributed::CommunicatorOptions(communicator).mpi_blocking_collectives(true));
-  return distributed::world(options.device().type(), communicator);
+        distributed::CommunicatorOptions(communicator).mpi_blocking_collectives(true), options.ranks());
+  return distributed::communicator_for(options.device().type(), options.ranks(), communicator);
 }
 
 }  // namespace
 
 Ddp::Ddp(DdpOptions options)
-    : Single(SingleOptions().device(options.device())), ddp_options_(std::move(options)) {
+    : LocalModel(options.device()), ddp_options_(std::move(options)) {
   communicator_ = ddp_options_.communicator() ? ddp_options_.communicator() : default_communicator(ddp_options_);
 }
 
 void Ddp::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
-  Single::prepare(std::move(model), std::move(optimizer));
+  LocalModel::prepare(std::move(model), std::move(optimizer));
   broadcast_state(/*parameters=*/true, /*buffers=*/true);
   reducer_ = std::make_unique<ddp::GradientReducer>(model_.ptr()->parameters(), communicator_,
                                                     ddp_options_.reducer());
@@ -53,13 +54,13 @@ void Ddp::broadcast_buffers_once() {
   buffers_broadcast_ = true;
 }
 
-trainer::Stats Ddp::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
+trainer::Stats Ddp::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
   const bool synchronize = micro_step.last && !no_sync_;
   // Buffers (BatchNorm statistics) follow rank 0 once per step, before the
   // forward pass of the micro-batch that synchronises.
   if (synchronize) broadcast_buffers_once();
   reducer_->set_synchronize(synchronize);
-  return Single::forward_backward(micro, loss, micro_step);
+  return LocalModel::forward_backward(micro, loss, micro_step);
 }
 
 void Ddp::abandon_step() {
@@ -69,10 +70,10 @@ void Ddp::abandon_step() {
   reducer_->abandon();
 }
 
-bool Ddp::any_rank(bool local) { return distributed::any_rank(*communicator_, local, options_.device()); }
+bool Ddp::any_rank(bool local) { return distributed::any_rank(*communicator_, local, device_); }
 
 trainer::Stats Ddp::reduce(const trainer::Stats& local) {
-  auto totals = stats_tensor(local, options_.device());
+  auto totals = stats_tensor(local, device_);
   communicator_->allreduce(totals, distributed::ReduceOp::kSum);
   return stats_from_tensor(totals);
 }
@@ -83,7 +84,7 @@ bool Ddp::is_writer() const { return communicator_->rank() == 0; }
 int64_t Ddp::ranks() const { return communicator_->size(); }
 
 void Ddp::load(torch::serialize::InputArchive& archive) {
-  Single::load(archive);
+  LocalModel::load(archive);
   // Every rank read the same file; the broadcast makes sure they agree even
   // if a rank's copy differed.
   broadcast_state(true, true);

@@ -1,4 +1,5 @@
 #include "cohort/strategies/ddp/gradient_reducer.h"
+#include "cohort/memory/memory_report.h"
 
 #include <fmt/format.h>
 #include <torch/csrc/autograd/engine.h>
@@ -8,7 +9,6 @@
 namespace cohort::strategies::ddp {
 namespace {
 
-constexpr double kMiB = 1024.0 * 1024.0;
 
 torch::ScalarType wire_type(Compression compression, torch::ScalarType gradient) {
   switch (compression) {
@@ -62,7 +62,7 @@ void GradientReducer::build_buckets() {
   };
   for (size_t i = parameters_.size(); i-- > 0;) {
     const auto& parameter = parameters_[i];
-    const double cap = (layout_.empty() ? options_.first_bucket_mb() : options_.bucket_cap_mb()) * kMiB;
+    const double cap = (layout_.empty() ? options_.first_bucket_mb() : options_.bucket_cap_mb()) * memory::kMiB;
     const bool type_changes = !current.empty() && parameters_[current.front()].scalar_type() != parameter.scalar_type();
     if (type_changes) close();
     current.push_back(i);

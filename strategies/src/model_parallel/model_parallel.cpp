@@ -24,8 +24,9 @@ void check_layers_hold_every_parameter(const torch::nn::AnyModule& model, const 
 }  // namespace
 
 ModelParallel::ModelParallel(ModelParallelOptions options)
-    // Single's device is the last one: where outputs, targets and the loss are.
-    : Single(SingleOptions().device(options.devices().empty() ? torch::Device(torch::kCPU) : options.devices().back())),
+    // The base's device is the last one: where outputs, targets and the loss are.
+    : LocalModel(options.devices().empty() ? torch::Device(torch::kCPU) : options.devices().back(),
+                 options.writer()),
       model_parallel_options_(std::move(options)) {
   if (devices().empty()) throw InputError("model_parallel needs at least one device in \"devices\".");
 }
@@ -35,7 +36,7 @@ void ModelParallel::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::o
   check_layers_hold_every_parameter(model, layers);
   balance_ = balance_stages(layers, static_cast<int64_t>(devices().size()), model_parallel_options_.balance());
   stages_ = split_stages(layers, balance_);
-  Single::prepare(std::move(model), std::move(optimizer));
+  LocalModel::prepare(std::move(model), std::move(optimizer));
 }
 
 void ModelParallel::place_model() {
@@ -44,7 +45,7 @@ void ModelParallel::place_model() {
   for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->to(devices()[i]);
 }
 
-torch::Tensor ModelParallel::forward(const torch::Tensor& input, const MicroStep& micro_step) {
+torch::Tensor ModelParallel::forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
   torch::Tensor activation = input;
   for (size_t i = 0; i < stages_.size(); ++i) {
     const auto& device = devices()[i];

@@ -21,7 +21,8 @@ namespace {
 
 std::shared_ptr<distributed::Communicator> job_communicator(const PipelineOptions& options) {
   if (options.communicator()) return options.communicator();
-  return distributed::world(options.device().type(), distributed::CommunicatorOptions().timeout_s(options.timeout_s()));
+  return distributed::communicator_for(options.device().type(), options.ranks(),
+                                      distributed::CommunicatorOptions().timeout_s(options.timeout_s()));
 }
 
 /// Stages of each pipeline, checked against the ranks there are.
@@ -43,14 +44,14 @@ int64_t stage_count(const PipelineOptions& options, int64_t ranks) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions options)
-    : Single(SingleOptions().device(options.device())), pipeline_options_(std::move(options)) {
+    : LocalModel(options.device()), pipeline_options_(std::move(options)) {
   world_ = job_communicator(pipeline_options_);
   stages_ = stage_count(pipeline_options_, world_->size());
   replica_ = world_->rank() / stages_;
   const int position = int(world_->rank() % stages_);
   pipeline_ = world_->split(int(replica_), position);
   if (pipeline_options_.data_parallel() > 1) replicas_ = world_->split(position, int(replica_));
-  link_ = std::make_unique<pipeline::StageLink>(pipeline_, pipeline_options_.device());
+  link_ = std::make_unique<pipeline::StageLink>(pipeline_, pipeline_device_);
 }
 
 int64_t Pipeline::stage() const { return pipeline_->rank(); }
@@ -78,7 +79,7 @@ void Pipeline::place_model() {
   // Only this rank's stage moves to the device; the rest of the model stays
   // where it was built and is never trained here. Module::to() swaps the data
   // in place, so the optimizer's references stay valid.
-  stage_->to(pipeline_options_.device());
+  stage_->to(pipeline_device_);
 }
 
 void Pipeline::build_reducer() {
@@ -94,10 +95,10 @@ void Pipeline::zero_grad() {
     optimizer_->zero_grad();
 }
 
-trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const LossFn& loss,
-                                 double weight, const MicroStep& micro_step, bool keep) {
+trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const strategy::LossFn& loss,
+                                 double weight, const strategy::MicroStep& micro_step, bool keep) {
   const auto& micro = micros[size_t(index)];
-  const auto& device = pipeline_options_.device();
+  const auto& device = pipeline_device_;
   torch::Tensor input;
   if (link_->first()) {
     input = micro.data.to(device, /*non_blocking=*/true);
@@ -148,7 +149,7 @@ void Pipeline::backward_micro_batch(int64_t index, bool synchronize) {
   link_->send_gradient(input_gradient.defined() ? input_gradient : torch::zeros_like(activations.input));
 }
 
-trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
+trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
   const int64_t parts = pipeline_options_.micro_batches(), size = micro.size();
   if (size < parts)
     throw InputError(fmt::format(
@@ -178,32 +179,32 @@ void Pipeline::abandon_step() {
   if (reducer_) reducer_->set_synchronize(false);
 }
 
-bool Pipeline::any_rank(bool local) { return distributed::any_rank(*world_, local, pipeline_options_.device()); }
+bool Pipeline::any_rank(bool local) { return distributed::any_rank(*world_, local, pipeline_device_); }
 
 void Pipeline::step() {
-  Single::step();
+  LocalModel::step();
   ++steps_;
 }
 
-trainer::Stats Pipeline::eval_step(const data::Batch& batch, const LossFn& loss) {
+trainer::Stats Pipeline::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
   const auto micros = trainer::split_evenly(batch, std::min(pipeline_options_.micro_batches(), batch.size()));
   trainer::Stats stats;
   for (int64_t index = 0; index < int64_t(micros.size()); ++index)
-    stats += forward_micro_batch(micros, index, loss, 1.0, MicroStep{}, /*keep=*/false);
+    stats += forward_micro_batch(micros, index, loss, 1.0, strategy::MicroStep{}, /*keep=*/false);
   link_->flush();
   return share_last_stage(stats);
 }
 
 trainer::Stats Pipeline::share_last_stage(const trainer::Stats& stats) {
   if (stages_ == 1) return stats;
-  auto totals = stats_tensor(stats, pipeline_options_.device());
+  auto totals = stats_tensor(stats, pipeline_device_);
   pipeline_->broadcast(totals, int(stages_ - 1));
   return stats_from_tensor(totals);
 }
 
 trainer::Stats Pipeline::reduce(const trainer::Stats& local) {
   if (!replicas_) return local;
-  auto totals = stats_tensor(local, pipeline_options_.device());
+  auto totals = stats_tensor(local, pipeline_device_);
   replicas_->allreduce(totals, distributed::ReduceOp::kSum);
   return stats_from_tensor(totals);
 }
@@ -238,10 +239,10 @@ void Pipeline::gather_state() {
   // The copies of a stage are identical; the first copy's stages are gathered.
   if (replica_ != 0 || stages_ == 1) return;
   if (stage() != 0) {
-    distributed::send_bytes(*pipeline_, serialize_stage(), 0, pipeline_options_.device());
+    distributed::send_bytes(*pipeline_, serialize_stage(), 0, pipeline_device_);
     return;
   }
-  for (int source = 1; source < stages_; ++source) absorb_stage(source, distributed::recv_bytes(*pipeline_, source, pipeline_options_.device()));
+  for (int source = 1; source < stages_; ++source) absorb_stage(source, distributed::recv_bytes(*pipeline_, source, pipeline_device_));
   gathered_at_step_ = steps_;
 }
 
@@ -250,11 +251,11 @@ void Pipeline::save(torch::serialize::OutputArchive& archive) const {
     throw std::logic_error(
         "Pipeline::save(): the writer saves the whole model after gather_state() has run on every rank since the "
         "last step.");
-  Single::save(archive);
+  LocalModel::save(archive);
 }
 
 void Pipeline::load(torch::serialize::InputArchive& archive) {
-  Single::load(archive);  // the whole model and optimizer, as single wrote them
+  LocalModel::load(archive);  // the whole model and optimizer, as single wrote them
   drop_other_stages_state();
   // Loading swapped the parameters' storage (Tensor::set_): the reducer is
   // built again, hooked to their gradient accumulators as they are now (as ddp does).

@@ -9,26 +9,15 @@ namespace {
 
 using Ranking = std::vector<const ReportTrial*>;
 
-double loss_of(const ReportInput& input, double value) {
-  return input.direction == Direction::kMinimize ? value : -value;
-}
-
-/// Study::best()'s rule, so that the page's best is best.json's: a larger
-/// budget wins, then a lower loss, then the lower id.
-bool beats(const ReportInput& input, const TrialRecord& a, const TrialRecord& b) {
-  if (a.trial.budget != b.trial.budget) return a.trial.budget > b.trial.budget;
-  const double la = loss_of(input, *a.value), lb = loss_of(input, *b.value);
-  return la < lb || (la == lb && a.trial.id < b.trial.id);
-}
-
-/// Every trial, best first by beats(); those without a value last, by id.
+/// Every trial, best first by beats() (Study::best()'s rule, so that the
+/// page's best is best.json's); those without a value last, by id.
 Ranking ranking(const ReportInput& input) {
   Ranking ranked;
   for (const auto& t : input.trials) ranked.push_back(&t);
   std::stable_sort(ranked.begin(), ranked.end(), [&](const ReportTrial* x, const ReportTrial* y) {
     const auto &a = x->record, &b = y->record;
     if (a.value.has_value() != b.value.has_value()) return a.value.has_value();
-    return a.value ? beats(input, a, b) : a.trial.id < b.trial.id;
+    return a.value ? beats(input.direction, a, b) : a.trial.id < b.trial.id;
   });
   return ranked;
 }
@@ -81,7 +70,7 @@ Json progress_json(const ReportInput& input, double start) {
   const TrialRecord* best = nullptr;
   for (const auto* record : finished) {
     spent += record->trial.budget;
-    if (record->value && (!best || beats(input, *record, *best))) best = record;
+    if (record->value && (!best || beats(input.direction, *record, *best))) best = record;
     progress.push_back({{"trial_id", record->trial.id},
                         {"seconds", record->finished - start},
                         {"spent", spent},

@@ -7,6 +7,7 @@
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
 #include "data.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::tuner::report {
 namespace {
@@ -91,8 +92,9 @@ ReportInput report_input(const Study& study, std::string title, std::string obje
   input.direction = study.options().direction();
   input.space = &study.space();
   for (const auto& [id, record] : study.trials()) {
-    const auto metrics = std::filesystem::path(trials_dir) / std::to_string(id) / "metrics.jsonl";
-    input.trials.push_back({record, trials_dir.empty() ? std::vector<Json>() : read_curve(metrics.string())});
+    const auto metrics = run_layout::in((std::filesystem::path(trials_dir) / std::to_string(id)).string(),
+                                        run_layout::kMetrics);
+    input.trials.push_back({record, trials_dir.empty() ? std::vector<Json>() : read_curve(metrics)});
   }
   return input;
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "cohort/core/files.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::tuner {
 namespace {
@@ -88,8 +89,8 @@ std::string results_csv(const Study& study) {
 void write_outputs(const Study& study, const std::string& directory) {
   const std::filesystem::path dir(directory);
   const auto hpbandster = hpbandster_files(study);
-  write_file_atomically((dir / "results.csv").string(), results_csv(study));
-  write_file_atomically((dir / "best.json").string(), best_json(study).dump(2) + "\n");
+  write_file_atomically((dir / run_layout::kResults).string(), results_csv(study));
+  write_file_atomically((dir / run_layout::kBest).string(), best_json(study).dump(2) + "\n");
   write_file_atomically((dir / "configs.json").string(), hpbandster.configs);
   write_file_atomically((dir / "results.json").string(), hpbandster.results);
 }

@@ -17,9 +17,6 @@ namespace {
 
 constexpr const char* kJournalFormat = "cohort-journal-v1";
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 
 
@@ -134,7 +131,7 @@ std::optional<Trial> Study::next_trial() {
 }
 
 Trial Study::start(Trial trial) {
-  const double submitted = now();
+  const double submitted = wall_clock_seconds();
   if (journal_ && !replaying_) journal_->append({{"event", "ask"}, {"time", submitted}, {"trial", trial_to_json(trial)}});
   configs_.at(size_t(trial.config_id)).last_trial = trial.id;
   trials_[trial.id] = TrialRecord{trial, TrialState::kRunning, std::nullopt, "", Json::object(), submitted, 0.0};
@@ -158,7 +155,7 @@ void Study::tell(const Trial& trial, const Result& result) {
   const auto found = trials_.find(trial.id);
   if (found == trials_.end() || found->second.state != TrialState::kRunning)
     throw std::invalid_argument(fmt::format("tell(): trial {} is not running", trial.id));
-  const double finished_at = now();
+  const double finished_at = wall_clock_seconds();
   if (journal_) {
     Json record = result_to_json(result);
     record.update({{"event", "tell"}, {"time", finished_at}, {"trial_id", trial.id}});
@@ -183,7 +180,7 @@ void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
   const Slot slot{trial.config_id, trial.budget, trial.bracket, trial.rung};
   if (result.state == TrialState::kCompleted) {
     record.value = result.value;
-    if (!best_ || beats(record, trials_.at(*best_))) best_ = trial_id;
+    if (!best_ || beats(options_.direction(), record, trials_.at(*best_))) best_ = trial_id;
     const double loss = loss_of(result.value);
     sampler_->observe({trial.config, trial.budget, loss});
     scheduler_->report(slot, loss);
@@ -202,10 +199,14 @@ bool Study::finished() const {
   return running_ == 0 && resumed_.empty() && retries_.empty() && (limits_reached() || scheduler_->finished());
 }
 
-bool Study::beats(const TrialRecord& a, const TrialRecord& b) const {
+bool beats(Direction direction, const TrialRecord& a, const TrialRecord& b) {
   if (a.trial.budget != b.trial.budget) return a.trial.budget > b.trial.budget;
-  const double la = loss_of(*a.value), lb = loss_of(*b.value);
+  const double la = loss_of(direction, *a.value), lb = loss_of(direction, *b.value);
   return la < lb || (la == lb && a.trial.id < b.trial.id);
+}
+
+double wall_clock_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::optional<TrialRecord> Study::best() const {

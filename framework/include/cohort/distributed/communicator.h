@@ -38,9 +38,14 @@ class Work {
 };
 using WorkHandle = std::shared_ptr<Work>;
 
+/// How long a collective may take, by default, before the watchdog reports it
+/// and ends the job: long enough for a slow first step (allocation, NCCL
+/// set-up), short enough that a hung job does not hold its machines for long.
+inline constexpr double kDefaultTimeoutSeconds = 300.0;
+
 struct CommunicatorOptions {
   /// Seconds a collective may take before the watchdog aborts the job.
-  TORCH_ARG(double, timeout_s) = 300.0;
+  TORCH_ARG(double, timeout_s) = kDefaultTimeoutSeconds;
   /// MPI back-end only. By default a collective is MPI's non-blocking call
   /// (MPI_Iallreduce, ...) and wait() polls it, watching the deadline. When
   /// true, a collective is MPI's blocking call (MPI_Allreduce, ...) made in

@@ -42,10 +42,13 @@ int local_size();
 /// first call only.
 std::shared_ptr<Communicator> world(torch::DeviceType device = torch::kCPU, CommunicatorOptions options = {});
 
-/// A fresh MPI communicator over every rank of the job (its own duplicate of
-/// MPI_COMM_WORLD), e.g. with other options than world()'s. Collective.
-/// Throws std::runtime_error when MPI is not active.
-std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options = {});
+/// A fresh MPI communicator over the ranks of `ranks` (its own duplicate of
+/// that MPI communicator; null = every rank of the job, a duplicate of
+/// MPI_COMM_WORLD), e.g. with other options than world()'s. Collective over
+/// those ranks. Throws std::runtime_error when MPI is not active, or when
+/// `ranks` is not an MPI communicator.
+std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options = {},
+                                                   const std::shared_ptr<Communicator>& ranks = nullptr);
 
 /// An NCCL communicator over every rank of the job, on cuda:<local rank modulo
 /// the GPU count>: bootstrapped over MPI when MPI is active, of one rank
@@ -55,23 +58,15 @@ std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options 
 /// machine no CUDA GPU.
 std::shared_ptr<Communicator> make_nccl_communicator(CommunicatorOptions options = {});
 
-/// Makes `group` the world of the code that runs while the scope lives: how a
-/// sweep runs each trial on its own group of ranks with unchanged training
-/// code. `group` must be an MPI communicator over some ranks of the job (e.g.
-/// from world()->split()). Inside the scope world(kCPU) returns `group`,
-/// world(kCUDA) an NCCL communicator over the same ranks (built on first use,
-/// over `group`, and freed with the scope), and make_mpi_communicator() /
-/// make_nccl_communicator() build over those ranks. world_rank()/world_size()
-/// keep naming the whole job. The scope is process-wide (a trial's helper
-/// threads see it too); scopes nest. Create and destroy it on every rank of
-/// `group` together, with no collective of the scope's communicators running.
-class WorldScope {
- public:
-  explicit WorldScope(std::shared_ptr<Communicator> group);
-  ~WorldScope();
-  WorldScope(const WorldScope&) = delete;
-  WorldScope& operator=(const WorldScope&) = delete;
-};
+/// The communicator that carries tensors of `device` type over the same ranks
+/// as `ranks` (a CPU communicator over the job's ranks, e.g. a sweep trial's
+/// group from world()->split(); null = every rank of the job): `ranks` itself
+/// for the CPU, for CUDA the local back-end on one rank or an NCCL
+/// communicator bootstrapped over `ranks`. `options` apply to a communicator
+/// built here. Collective over `ranks` when it builds an NCCL communicator.
+/// Throws std::runtime_error where no communicator carries `device`'s tensors.
+std::shared_ptr<Communicator> communicator_for(torch::DeviceType device, const std::shared_ptr<Communicator>& ranks,
+                                               CommunicatorOptions options = {});
 
 /// Ends the job on every rank with exit status `status` after logging
 /// `message` (MPI_Abort under MPI; otherwise std::_Exit, because the caller

@@ -50,6 +50,9 @@ bool cuda_in_use();
 /// Forgets the peak CUDA figures, so the next report's peak is since now.
 void reset_cuda_peaks();
 
+/// Bytes in a MiB (what format_bytes() calls an MB): the unit of every memory figure Cohort reports.
+inline constexpr double kMiB = 1024.0 * 1024.0;
+
 /// "1.5 GB", "512 MB", "48 KB".
 std::string format_bytes(double bytes);
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cohort/precision/loss_scaler.h"
-#include "cohort/strategies/strategy.h"
+#include "cohort/strategy/strategy.h"
 
 namespace cohort::trainer {
 
@@ -27,13 +27,13 @@ struct CheckpointState {
 /// crash never leaves a half-written checkpoint.
 /// With `scaler` (fp16), its loss scale is saved too, so a resumed run scales
 /// the next steps' losses as the uninterrupted run would.
-void save_checkpoint(const std::string& path, const strategies::Strategy& strategy, const CheckpointState& state,
+void save_checkpoint(const std::string& path, const strategy::Strategy& strategy, const CheckpointState& state,
                      const precision::LossScaler* scaler = nullptr);
 
 /// Restores what save_checkpoint() wrote into `strategy`, the RNGs and, when
 /// given and saved, `scaler`. A missing or unreadable file raises
 /// cohort::InputError naming it.
-CheckpointState load_checkpoint(const std::string& path, strategies::Strategy& strategy,
+CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& strategy,
                                 precision::LossScaler* scaler = nullptr);
 
 /// `path` itself if it is a file; for a directory, its newest checkpoint

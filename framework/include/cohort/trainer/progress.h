@@ -4,7 +4,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include <spdlog/logger.h>
 
 #include "cohort/trainer/stats.h"
 
@@ -15,7 +18,8 @@ enum class ProgressStyle { kAuto, kBar, kLog, kNone };
 class Progress {
  public:
   /// kAuto picks kBar when stderr is a terminal and kLog otherwise.
-  Progress(ProgressStyle style, int64_t log_every);
+  /// Log lines (kLog) go to `logger`; null = spdlog's default logger.
+  Progress(ProgressStyle style, int64_t log_every, std::shared_ptr<spdlog::logger> logger = nullptr);
 
   /// Begins a pass of `total_steps` steps, named e.g. "epoch 3/10".
   void start(const std::string& label, int64_t total_steps);
@@ -33,6 +37,7 @@ class Progress {
 
   ProgressStyle style_;
   int64_t log_every_;
+  std::shared_ptr<spdlog::logger> log_;
   std::string label_;
   int64_t total_steps_ = 0;
   std::chrono::steady_clock::time_point started_;

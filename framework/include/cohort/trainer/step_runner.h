@@ -28,7 +28,9 @@
 #include "cohort/memory/memory_report.h"
 #include "cohort/memory/oom.h"
 #include "cohort/precision/loss_scaler.h"
-#include "cohort/strategies/strategy.h"
+#include <spdlog/logger.h>
+
+#include "cohort/strategy/strategy.h"
 #include "cohort/trainer/stats.h"
 
 namespace cohort::trainer {
@@ -61,12 +63,14 @@ class StepError : public std::runtime_error {
 
 class StepRunner {
  public:
-  explicit StepRunner(StepOptions options = {});
+  /// `logger` says what a step does about it (out of memory, a skipped
+  /// step); null = spdlog's default logger.
+  explicit StepRunner(StepOptions options = {}, std::shared_ptr<spdlog::logger> logger = nullptr);
 
   /// Runs one step of `batch` through `strategy`; returns the batch's
   /// statistics (none for a skipped step). `step` (1-based) names the step in
   /// messages.
-  Stats run(const data::Batch& batch, strategies::Strategy& strategy, const strategies::LossFn& loss,
+  Stats run(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
             int64_t step = 0);
 
   /// Examples per micro-batch for a batch of `batch_size`, after any shrinking.
@@ -99,15 +103,16 @@ class StepRunner {
     bool problem() const { return out_of_memory || nonfinite_loss || overflow; }
   };
 
-  Attempt attempt(const data::Batch& batch, strategies::Strategy& strategy, const strategies::LossFn& loss);
-  void run_micro_batches(const data::Batch& batch, strategies::Strategy& strategy, const strategies::LossFn& loss,
+  Attempt attempt(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss);
+  void run_micro_batches(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
                          Attempt& attempt);
-  void recover_from_oom(const Attempt& attempt, strategies::Strategy& strategy, int64_t batch_size, int64_t step);
-  Stats skip_nonfinite(const Attempt& attempt, strategies::Strategy& strategy, int64_t step);
-  Stats skip_overflow(const Attempt& attempt, strategies::Strategy& strategy, int64_t step);
+  void recover_from_oom(const Attempt& attempt, strategy::Strategy& strategy, int64_t batch_size, int64_t step);
+  Stats skip_nonfinite(const Attempt& attempt, strategy::Strategy& strategy, int64_t step);
+  Stats skip_overflow(const Attempt& attempt, strategy::Strategy& strategy, int64_t step);
   void finish(const Attempt& attempt, int64_t batch_size, int64_t step);
 
   StepOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
   std::unique_ptr<precision::LossScaler> scaler_;
   int64_t parts_ = 1;
   int64_t shrinks_ = 0;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/logger.h>
 #include <torch/arg.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/optim/optimizer.h>
@@ -21,7 +22,7 @@
 #include "cohort/memory/leak_detector.h"
 #include "cohort/memory/memory_report.h"
 #include "cohort/optim/lr_schedule.h"
-#include "cohort/strategies/strategy.h"
+#include "cohort/strategy/strategy.h"
 #include "cohort/trainer/metrics_log.h"
 #include "cohort/trainer/progress.h"
 #include "cohort/trainer/stats.h"
@@ -45,9 +46,12 @@ struct TrainerOptions {
   TORCH_ARG(ProgressStyle, progress) = ProgressStyle::kAuto;
   /// Stop each epoch after this many steps (0 = the whole epoch); for smoke tests.
   TORCH_ARG(int64_t, max_steps_per_epoch) = 0;
-  /// How each step runs; null means strategies::Single on the CPU.
-  TORCH_ARG(std::shared_ptr<strategies::Strategy>, strategy) = nullptr;
-  TORCH_ARG(strategies::LossFn, loss) = cross_entropy;
+  /// How each step runs (required): e.g. strategies::Single, strategies::Ddp.
+  TORCH_ARG(std::shared_ptr<strategy::Strategy>, strategy) = nullptr;
+  /// Where the run logs; null = spdlog's default logger. A sweep gives each
+  /// trial its own (console and the trial's train.log).
+  TORCH_ARG(std::shared_ptr<spdlog::logger>, logger) = nullptr;
+  TORCH_ARG(strategy::LossFn, loss) = cross_entropy;
   TORCH_ARG(optim::LrScheduleOptions, lr_schedule) = {};
   /// How each batch is cut into micro-batches (gradient accumulation), its
   /// precision, and what a step does on running out of memory or a non-finite loss.
@@ -144,7 +148,7 @@ class Trainer {
   /// ...}), on every rank (only the writer writes it); empty before the first.
   const nlohmann::json& last_record() const { return last_record_; }
   torch::nn::AnyModule& model() { return model_; }
-  strategies::Strategy& strategy() { return *options_.strategy(); }
+  strategy::Strategy& strategy() { return *options_.strategy(); }
   const TrainerOptions& options() const { return options_; }
   const StepRunner& step_runner() const { return step_runner_; }
   const memory::LeakDetector& leak_detector() const { return *leak_detector_; }
@@ -175,6 +179,7 @@ class Trainer {
   torch::nn::AnyModule model_;
   std::shared_ptr<torch::optim::Optimizer> optimizer_;
   TrainerOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
   optim::LrSchedule schedule_;
   StepRunner step_runner_;
   std::unique_ptr<memory::LeakDetector> leak_detector_;

@@ -22,8 +22,8 @@ using namespace cohort::tuner;
 
 struct TrialContext {
   /// The trial's ranks (ranks_per_trial of them); rank 0 of it is the group's
-  /// leader, whose result is recorded. Evaluators that train make it the
-  /// world of the training job (distributed::WorldScope).
+  /// leader, whose result is recorded. Evaluators that train hand it to the
+  /// training job as its ranks (job::JobContext).
   std::shared_ptr<distributed::Communicator> group;
   /// output_dir/trials/<trial id>, created before evaluate() is called: the
   /// trial's log, metrics.jsonl and checkpoints go here. A trial handed out

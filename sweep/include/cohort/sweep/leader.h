@@ -2,6 +2,7 @@
 // Work that only a trial group's leader does (run a command, evaluate a test
 // function) while the other ranks of the group wait for its result.
 
+#include <chrono>
 #include <functional>
 #include <memory>
 
@@ -32,7 +33,7 @@ class Heartbeat {
   bool round(bool done);
 
   std::shared_ptr<distributed::Communicator> group_;
-  double last_ = 0.0;
+  std::chrono::steady_clock::time_point last_;
 };
 
 /// Runs `work` on rank 0 of `group` only and returns its result on every rank

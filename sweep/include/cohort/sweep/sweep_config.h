@@ -7,7 +7,7 @@
 //
 //   {"base": "fmnist_mlp.json",
 //    "space": {"optimizer.lr": {"type": "loguniform", "low": 1e-3, "high": 0.3}},
-//    "objective": {"metric": "validation.accuracy", "mode": "max"},
+//    "objective": {"metric": "val_accuracy", "mode": "max"},
 //    "budget": {"min": 1, "max": 9, "eta": 3},
 //    "sampler": {"name": "bohb"}, "scheduler": {"name": "hyperband"},
 //    "max_trials": 40, "output_dir": "runs/sweep"}
@@ -77,5 +77,14 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
 
 /// Reads `path`, applies `--set key=value` overrides, and validates it.
 SweepConfig load_sweep_config(const std::string& path, const std::vector<std::string>& overrides);
+
+/// The sweep cohort-tune runs, and its resume policy: a new sweep from
+/// `config_path`, or with `resume_dir` the sweep in that directory (its
+/// output_dir), from `config_path` or else from the copy it saved there
+/// (run_layout::kSweepConfig). A new sweep must not write over another's
+/// journal and a resume needs one; the group layout must fit `world_size`
+/// ranks. Throws cohort::InputError naming the directory or file otherwise.
+SweepConfig open_sweep(const std::string& config_path, std::vector<std::string> overrides,
+                       const std::string& resume_dir, int world_size);
 
 }  // namespace cohort::sweep

@@ -29,7 +29,7 @@ class TrainingEvaluator : public Evaluator {
   TrainingEvaluator(Json base_config, std::string source, double max_budget, std::string metric);
 
   /// On every rank of context.group together, with the group as the job's
-  /// world (distributed::WorldScope, for an MPI group): builds the trial's job
+  /// ranks (job::JobContext): builds the trial's job
   /// and continues it from, in this order, the trial's own newest checkpoint
   /// in context.trial_dir before its budget (a trial handed out again), the
   /// parent's newest checkpoint in context.parent_dir before the budget (a

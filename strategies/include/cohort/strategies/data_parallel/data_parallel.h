@@ -37,9 +37,12 @@ struct DataParallelOptions {
   /// given to prepare() and its optimizer. A device may repeat: {cpu, cpu}
   /// runs two replicas on the CPU's cores.
   TORCH_ARG(std::vector<torch::Device>, devices) = std::vector<torch::Device>{torch::kCPU, torch::kCPU};
+  /// Whether this process writes logs, metrics and checkpoints (see
+  /// SingleOptions::writer: one process of several under mpirun should).
+  TORCH_ARG(bool, writer) = true;
 };
 
-class DataParallel : public Single {
+class DataParallel : public LocalModel {
  public:
   /// Throws cohort::InputError when `options.devices()` is empty.
   explicit DataParallel(DataParallelOptions options = {});
@@ -54,12 +57,12 @@ class DataParallel : public Single {
   /// Runs the chunks of `micro` at once; on the step's last micro-batch the
   /// replicas' gradients are added onto the primary's (earlier micro-batches
   /// accumulate on each replica). Returns the whole micro-batch's statistics.
-  trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
   /// The primary's optimizer step, then the replicas take its parameters and buffers.
   void step() override;
   /// Evaluates the chunks at once too: evaluation is forward only, so spreading
   /// it costs nothing extra and goes as fast as training's forward.
-  trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) override;
+  trainer::Stats eval_step(const data::Batch& batch, const strategy::LossFn& loss) override;
 
   const std::vector<torch::Device>& devices() const { return data_parallel_options_.devices(); }
   /// Replica `index`'s model; replica 0 is the model given to prepare().

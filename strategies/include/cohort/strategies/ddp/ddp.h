@@ -11,7 +11,7 @@
 
 #include "cohort/distributed/communicator.h"
 #include "cohort/strategies/ddp/gradient_reducer.h"
-#include "cohort/strategies/single.h"
+#include "cohort/strategies/local_model.h"
 
 namespace cohort::strategies {
 
@@ -23,22 +23,25 @@ struct DdpOptions {
   /// every step, so all replicas normalise alike.
   TORCH_ARG(bool, broadcast_buffers) = true;
   /// Seconds a collective may take before the job is aborted with a report.
-  TORCH_ARG(double, timeout_s) = 300.0;
+  TORCH_ARG(double, timeout_s) = distributed::kDefaultTimeoutSeconds;
   /// Null means: for a CPU device without overlap under MPI, a duplicate of
   /// the MPI world whose collectives are plain blocking calls (measured 1.4x
   /// faster than a non-blocking call and a wait on Open MPI 4.1); otherwise
   /// the world communicator of the device's type.
   TORCH_ARG(std::shared_ptr<distributed::Communicator>, communicator) = nullptr;
+  /// When `communicator` is null: the ranks of the job to build it over (a CPU
+  /// communicator, e.g. a sweep trial's group); null = every rank of the job.
+  TORCH_ARG(std::shared_ptr<distributed::Communicator>, ranks) = nullptr;
 };
 
-class Ddp : public Single {
+class Ddp : public LocalModel {
  public:
   explicit Ddp(DdpOptions options = {});
 
   std::string name() const override { return "ddp"; }
   void prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) override;
   void zero_grad() override;
-  trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
   void abandon_step() override;
   bool any_rank(bool local) override;
   trainer::Stats reduce(const trainer::Stats& local) override;

@@ -16,7 +16,7 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/types.h>
 
-#include "cohort/strategies/single.h"
+#include "cohort/strategies/local_model.h"
 
 namespace cohort::strategies {
 
@@ -24,12 +24,15 @@ struct ModelParallelOptions {
   /// One stage per entry, the input side first. A device may repeat (the
   /// tests cut a model over {cpu, cpu}).
   TORCH_ARG(std::vector<torch::Device>, devices) = std::vector<torch::Device>{torch::kCPU, torch::kCPU};
+  /// Whether this process writes logs, metrics and checkpoints (see
+  /// SingleOptions::writer: one process of several under mpirun should).
+  TORCH_ARG(bool, writer) = true;
   /// Layers per stage: one entry per device, adding up to the model's number
   /// of layers. Empty: stages balanced by parameter count (balance_stages()).
   TORCH_ARG(std::vector<int64_t>, balance) = {};
 };
 
-class ModelParallel : public Single {
+class ModelParallel : public LocalModel {
  public:
   /// Throws cohort::InputError when `options.devices()` is empty.
   explicit ModelParallel(ModelParallelOptions options = {});
@@ -51,7 +54,7 @@ class ModelParallel : public Single {
   /// Each stage onto its device; prepare() and load() call it.
   void place_model() override;
   /// The stages in order, each under autocast for its own device type.
-  torch::Tensor forward(const torch::Tensor& input, const MicroStep& micro_step) override;
+  torch::Tensor forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) override;
 
  private:
   ModelParallelOptions model_parallel_options_;

@@ -34,7 +34,7 @@
 #include "cohort/strategies/ddp/gradient_reducer.h"
 #include "cohort/strategies/pipeline/schedule.h"
 #include "cohort/strategies/pipeline/stage_link.h"
-#include "cohort/strategies/single.h"
+#include "cohort/strategies/local_model.h"
 
 namespace cohort::strategies {
 
@@ -53,12 +53,15 @@ struct PipelineOptions {
   /// How each stage's gradients are averaged over its copies (data_parallel > 1).
   TORCH_ARG(ddp::GradientReducerOptions, reducer) = {};
   /// Seconds a send, receive or collective may take before the job is aborted with a report.
-  TORCH_ARG(double, timeout_s) = 300.0;
+  TORCH_ARG(double, timeout_s) = distributed::kDefaultTimeoutSeconds;
   /// The ranks of the job; null = the world communicator of the device's type.
   TORCH_ARG(std::shared_ptr<distributed::Communicator>, communicator) = nullptr;
+  /// When `communicator` is null: the ranks of the job to build it over (a CPU
+  /// communicator, e.g. a sweep trial's group); null = every rank of the job.
+  TORCH_ARG(std::shared_ptr<distributed::Communicator>, ranks) = nullptr;
 };
 
-class Pipeline : public Single {
+class Pipeline : public LocalModel {
  public:
   /// Splits the communicator into the pipeline and data-parallel groups
   /// (collective). Throws cohort::InputError when stages x data_parallel is
@@ -73,7 +76,7 @@ class Pipeline : public Single {
   /// Runs the schedule over `micro` cut into micro_batches parts. Every stage
   /// returns the last stage's statistics. InputError when the batch has fewer
   /// examples than micro_batches.
-  trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
   /// Drops the step's activations. The neighbours of a stage that failed
   /// part-way wait for its messages, so the watchdog ends the job after
   /// timeout_s: a pipeline cannot retry a step that ran out of memory.
@@ -81,7 +84,7 @@ class Pipeline : public Single {
   bool any_rank(bool local) override;
   void step() override;
   /// Forward only, through all stages, in min(micro_batches, batch size) parts.
-  trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) override;
+  trainer::Stats eval_step(const data::Batch& batch, const strategy::LossFn& loss) override;
   /// Sums over the data-parallel copies (every stage already has its pipeline's statistics).
   trainer::Stats reduce(const trainer::Stats& local) override;
   int64_t data_parallel_size() const override { return pipeline_options_.data_parallel(); }
@@ -125,8 +128,8 @@ class Pipeline : public Single {
   /// Forward of micro-batch `index`: receive or take the input, run the
   /// stage, send the output or compute the loss (weighted by `weight` for
   /// backward). Keeps the activations for backward when `keep`.
-  trainer::Stats forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const LossFn& loss,
-                                     double weight, const MicroStep& micro_step, bool keep);
+  trainer::Stats forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const strategy::LossFn& loss,
+                                     double weight, const strategy::MicroStep& micro_step, bool keep);
   /// Backward of micro-batch `index`; `synchronize`: reduce over the data-parallel copies.
   void backward_micro_batch(int64_t index, bool synchronize);
   /// The last stage's statistics, on every stage of the pipeline.

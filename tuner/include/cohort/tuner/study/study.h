@@ -33,6 +33,20 @@ namespace cohort::tuner {
 
 enum class Direction { kMinimize, kMaximize };
 
+/// `value` as samplers and schedulers see it: minimised.
+inline double loss_of(Direction direction, double value) {
+  return direction == Direction::kMinimize ? value : -value;
+}
+
+/// Whether completed trial `a` beats completed trial `b`: the rule of
+/// Study::best() and of everything that shows the best trial (best.json, the
+/// report). A larger budget wins, then a lower loss, then the lower id.
+bool beats(Direction direction, const TrialRecord& a, const TrialRecord& b);
+
+/// Seconds since the epoch by the wall clock: the unit of a study's time
+/// stamps (TrialRecord::submitted, finished) and of a sweep's deadlines.
+double wall_clock_seconds();
+
 struct StudyOptions {
   COHORT_ARG(uint64_t, seed) = 0;
   COHORT_ARG(Direction, direction) = Direction::kMinimize;
@@ -93,7 +107,7 @@ class Study {
   const SearchSpace& space() const { return sampler_->space(); }
   const StudyOptions& options() const { return options_; }
   /// The value as the sampler and scheduler see it: minimised.
-  double loss_of(double value) const { return options_.direction() == Direction::kMinimize ? value : -value; }
+  double loss_of(double value) const { return tuner::loss_of(options_.direction(), value); }
 
  private:
   struct ConfigRecord {
@@ -109,8 +123,6 @@ class Study {
   Trial start(Trial trial);
   void settle(int64_t trial_id, const Result& result, double finished_at);
   bool limits_reached() const;
-  /// Whether completed trial `a` beats `b` under the rule of best().
-  bool beats(const TrialRecord& a, const TrialRecord& b) const;
 
   std::unique_ptr<Sampler> sampler_;
   std::unique_ptr<Scheduler> scheduler_;

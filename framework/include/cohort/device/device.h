@@ -5,7 +5,7 @@
 
 #include <torch/types.h>
 
-namespace cohort::runtime {
+namespace cohort::device {
 
 /// "auto" (cuda:<local rank> when CUDA is there, else cpu), "cpu", "cuda" or
 /// "cuda:N". Throws cohort::InputError for anything else, or for a CUDA device
@@ -27,4 +27,4 @@ int configure_threads(int requested);
 /// What this build and this LibTorch can do, for start-up debug logs.
 std::string build_summary();
 
-}  // namespace cohort::runtime
+}  // namespace cohort::device

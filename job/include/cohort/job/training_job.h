@@ -9,6 +9,7 @@
 #include "cohort/config/schema.h"
 #include "cohort/data/data_loader.h"
 #include "cohort/data/registry.h"
+#include "cohort/job/job_context.h"
 #include "cohort/trainer/trainer.h"
 
 namespace cohort::job {
@@ -16,12 +17,14 @@ namespace cohort::job {
 /// Every key a training config may have, with defaults and meaning.
 config::Schema training_schema();
 
-/// The strategy of `config` (validated by training_schema()). Collective under
-/// MPI (strategies split communicators): every rank calls it. A setting that
-/// does not fit the job (e.g. a pipeline's stages x data_parallel against the
-/// number of ranks) throws cohort::InputError on every rank alike, before any
-/// training starts, naming `source` and the key; cohort-train agrees on it.
-std::shared_ptr<strategies::Strategy> make_strategy(const config::Json& config, const std::string& source);
+/// The strategy of `config` (validated by training_schema()) over
+/// `context.ranks`. Collective over those ranks (strategies split
+/// communicators): every rank calls it. A setting that does not fit the job
+/// (e.g. a pipeline's stages x data_parallel against the number of ranks)
+/// throws cohort::InputError on every rank alike, before any training starts,
+/// naming `source` and the key; cohort-train agrees on it.
+std::shared_ptr<strategy::Strategy> make_strategy(const config::Json& config, const std::string& source,
+                                                  const JobContext& context);
 
 class TrainingJob {
  public:
@@ -29,9 +32,12 @@ class TrainingJob {
   /// sets the thread count, loads the data and builds everything else.
   /// `source` (the config's file name) starts every error message, which is a
   /// cohort::InputError for bad input such as a missing data file.
-  /// `strategy`, when given, must have been built from this config by
-  /// make_strategy(); otherwise the job builds it.
-  TrainingJob(config::Json config, std::string source, std::shared_ptr<strategies::Strategy> strategy = nullptr);
+  /// The job runs on `context.ranks` and logs to `context.logger` (by
+  /// default every rank of the launch and the default logger).
+  /// `strategy`, when given, must have been built from this config and
+  /// context by make_strategy(); otherwise the job builds it.
+  TrainingJob(config::Json config, std::string source, JobContext context = JobContext::world(),
+              std::shared_ptr<strategy::Strategy> strategy = nullptr);
 
   /// Continues from a checkpoint file, or the newest one in a directory.
   void resume(const std::string& checkpoint);
@@ -53,6 +59,7 @@ class TrainingJob {
 
   config::Json config_;
   std::string source_;
+  JobContext context_;
   data::DataSplits data_;
   std::unique_ptr<data::DataLoader> train_loader_;
   std::unique_ptr<data::DataLoader> validation_loader_;

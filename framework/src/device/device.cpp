@@ -1,4 +1,4 @@
-#include "cohort/runtime/device.h"
+#include "cohort/device/device.h"
 
 #include <cstdlib>
 #include <regex>
@@ -12,7 +12,7 @@
 #include "cohort/core/error.h"
 #include "cohort/distributed/runtime.h"
 
-namespace cohort::runtime {
+namespace cohort::device {
 namespace {
 
 int env_int(std::initializer_list<const char*> names, int fallback) {
@@ -87,4 +87,4 @@ std::string build_summary() {
                      torch::cuda::is_available() ? torch::cuda::device_count() : 0, torch::show_config());
 }
 
-}  // namespace cohort::runtime
+}  // namespace cohort::device

@@ -1,36 +1,34 @@
-#include "cohort/strategies/single.h"
+#include "cohort/strategies/local_model.h"
 
 #include <torch/torch.h>
 
-#include "cohort/distributed/runtime.h"
 #include "cohort/precision/autocast.h"
 
 namespace cohort::strategies {
 
-Single::Single(SingleOptions options) : options_(std::move(options)) {}
+LocalModel::LocalModel(torch::Device device, bool writer) : device_(device), writer_(writer) {}
 
-void Single::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
+void LocalModel::prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) {
   model_ = std::move(model);
   optimizer_ = std::move(optimizer);
   place_model();
-  writer_ = !distributed::mpi_active() || distributed::world(torch::kCPU)->rank() == 0;
 }
 
-void Single::place_model() {
+void LocalModel::place_model() {
   // Module::to() swaps each parameter's data in place, so the optimizer's
   // references to the parameters stay valid.
-  model_.ptr()->to(options_.device());
+  model_.ptr()->to(device_);
 }
 
-void Single::zero_grad() { optimizer_->zero_grad(); }
+void LocalModel::zero_grad() { optimizer_->zero_grad(); }
 
-torch::Tensor Single::forward(const torch::Tensor& input, const MicroStep& micro_step) {
-  precision::AutocastGuard autocast(options_.device().type(), micro_step.autocast);
-  return model_.forward(input.to(options_.device(), /*non_blocking=*/true));
+torch::Tensor LocalModel::forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
+  precision::AutocastGuard autocast(device_.type(), micro_step.autocast);
+  return model_.forward(input.to(device_, /*non_blocking=*/true));
 }
 
-trainer::Stats Single::forward_backward(const data::Batch& micro, const LossFn& loss, const MicroStep& micro_step) {
-  const auto target = micro.target.to(options_.device(), /*non_blocking=*/true);
+trainer::Stats LocalModel::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
+  const auto target = micro.target.to(device_, /*non_blocking=*/true);
   const auto output = forward(micro.data, micro_step);
   const auto value = loss(output, target);
   if (micro_step.loss_weight == 1.0)
@@ -40,17 +38,17 @@ trainer::Stats Single::forward_backward(const data::Batch& micro, const LossFn& 
   return batch_stats(output.detach(), target, value.detach());
 }
 
-void Single::step() { optimizer_->step(); }
+void LocalModel::step() { optimizer_->step(); }
 
-trainer::Stats Single::eval_step(const data::Batch& batch, const LossFn& loss) {
-  const auto target = batch.target.to(options_.device(), /*non_blocking=*/true);
-  const auto output = forward(batch.data, MicroStep{});
+trainer::Stats LocalModel::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
+  const auto target = batch.target.to(device_, /*non_blocking=*/true);
+  const auto output = forward(batch.data, strategy::MicroStep{});
   return batch_stats(output, target, loss(output, target));
 }
 
-std::vector<torch::Tensor> Single::parameters() const { return model_.ptr()->parameters(); }
+std::vector<torch::Tensor> LocalModel::parameters() const { return model_.ptr()->parameters(); }
 
-void Single::save(torch::serialize::OutputArchive& archive) const {
+void LocalModel::save(torch::serialize::OutputArchive& archive) const {
   torch::serialize::OutputArchive model_archive, optimizer_archive;
   model_.ptr()->save(model_archive);
   optimizer_->save(optimizer_archive);
@@ -58,7 +56,7 @@ void Single::save(torch::serialize::OutputArchive& archive) const {
   archive.write("optimizer", optimizer_archive);
 }
 
-void Single::load(torch::serialize::InputArchive& archive) {
+void LocalModel::load(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive model_archive, optimizer_archive;
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);

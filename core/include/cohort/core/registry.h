@@ -38,12 +38,18 @@ class Registry {
     return found->second.factory(options, std::forward<Args>(args)...);
   }
 
+  /// The schema of each registered entry's options, by name: what a
+  /// config::Schema::variant() key chooses among.
+  std::map<std::string, config::Schema> schemas() const {
+    std::map<std::string, config::Schema> by_name;
+    for (const auto& entry : entries_) by_name.emplace(entry.first, entry.second.options);
+    return by_name;
+  }
+
   /// Adds a key to `schema` whose "name" chooses among the registered entries.
   void add_to_schema(config::Schema& schema, const std::string& key, const std::string& default_name,
                      const std::string& doc) const {
-    std::map<std::string, config::Schema> by_name;
-    for (const auto& entry : entries_) by_name.emplace(entry.first, entry.second.options);
-    schema.variant(key, default_name, std::move(by_name), doc);
+    schema.variant(key, default_name, schemas(), doc);
   }
 
   bool contains(const std::string& name) const { return entries_.count(name) > 0; }

@@ -1,4 +1,4 @@
-#include "cohort/core/error.h"
+#include "cohort/logging/describe_exception.h"
 
 #include <c10/util/Exception.h>
 

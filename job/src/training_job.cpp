@@ -16,9 +16,11 @@
 #include "cohort/models/registry.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/optim/optimizers.h"
-#include "cohort/runtime/device.h"
+#include "cohort/device/device.h"
+#include "cohort/distributed/runtime.h"
 #include "cohort/strategies/registry.h"
 #include "cohort/trainer/checkpoint.h"
+#include "cohort/core/run_layout.h"
 
 namespace cohort::job {
 namespace {
@@ -106,7 +108,7 @@ Schema loss_scaler_schema() {
 int64_t loader_workers(int64_t configured) {
   if (configured >= 0) return configured;
   const int64_t cores = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  const int64_t per_rank = std::max<int64_t>(1, cores / std::max(1, runtime::launcher_local_size()));
+  const int64_t per_rank = std::max<int64_t>(1, cores / std::max(1, device::launcher_local_size()));
   return std::min<int64_t>(4, per_rank);
 }
 
@@ -144,7 +146,7 @@ trainer::ProgressStyle progress_style(const std::string& name) {
 
 /// A loader of this rank's shard of `dataset`: batch_size is per rank.
 std::unique_ptr<data::DataLoader> make_loader(const std::shared_ptr<data::TensorDataset>& dataset, const Json& loader,
-                                              bool training, uint64_t seed, const strategies::Strategy& strategy) {
+                                              bool training, uint64_t seed, const strategy::Strategy& strategy) {
   if (!dataset) return nullptr;
   const auto batch = loader.at(training ? "batch_size" : "eval_batch_size").get<int64_t>();
   const auto uneven = !training                                        ? data::ShardPolicy::kUneven
@@ -207,8 +209,13 @@ auto named(const std::string& source, Build&& build) -> decltype(build()) {
 
 }  // namespace
 
-std::shared_ptr<strategies::Strategy> make_strategy(const Json& config, const std::string& source) {
-  return named(source, [&] { return strategies::strategy_registry().create(config.at("strategy")); });
+std::shared_ptr<strategy::Strategy> make_strategy(const Json& config, const std::string& source,
+                                                  const JobContext& context) {
+  return named(source, [&] { return strategies::strategy_registry().create(config.at("strategy"), context.ranks); });
+}
+
+JobContext JobContext::world() {
+  return JobContext{distributed::mpi_active() ? distributed::world(torch::kCPU) : nullptr, nullptr};
 }
 
 template <typename Build>
@@ -216,14 +223,16 @@ auto TrainingJob::named(Build&& build) -> decltype(build()) {
   return job::named(source_, std::forward<Build>(build));
 }
 
-TrainingJob::TrainingJob(Json config, std::string source, std::shared_ptr<strategies::Strategy> strategy)
-    : config_(std::move(config)), source_(std::move(source)) {
+TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
+                         std::shared_ptr<strategy::Strategy> strategy)
+    : config_(std::move(config)), source_(std::move(source)), context_(std::move(context)) {
+  if (!context_.logger) context_.logger = spdlog::default_logger();
   const auto seed = config_.at("seed").get<uint64_t>();
-  const int threads = runtime::configure_threads(config_.at("runtime").at("threads").get<int>());
-  spdlog::debug("{} torch threads; {}", threads, runtime::build_summary());
+  const int threads = device::configure_threads(config_.at("runtime").at("threads").get<int>());
+  context_.logger->debug("{} torch threads; {}", threads, device::build_summary());
   torch::manual_seed(seed);
 
-  if (!strategy) strategy = make_strategy(config_, source_);
+  if (!strategy) strategy = make_strategy(config_, source_, context_);
   data_ = named([&] { return data::dataset_registry().create(config_.at("data"), seed); });
   const auto& loader = config_.at("loader");
   train_loader_ = make_loader(data_.train, loader, true, seed, *strategy);
@@ -248,12 +257,13 @@ TrainingJob::TrainingJob(Json config, std::string source, std::shared_ptr<strate
             .progress(progress_style(loop.at("progress").get<std::string>()))
             .max_steps_per_epoch(loop.at("max_steps_per_epoch").get<int64_t>())
             .strategy(strategy)
+            .logger(context_.logger)
             .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
             .step(step_options(config_))
             .leak_check(leak_options(config_.at("memory")))
             .config(config_));
   });
-  spdlog::info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,
+  context_.logger->info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,
                data_.train->size(), data_.validation ? data_.validation->size() : 0, data_.test->size(),
                config_.at("model").at("name").get<std::string>(),
                [&] {
@@ -268,7 +278,7 @@ void TrainingJob::resume(const std::string& checkpoint) { trainer_->resume(check
 std::vector<trainer::EpochResult> TrainingJob::fit(const trainer::FitOptions& options) {
   const auto output_dir = config_.at("output_dir").get<std::string>();
   if (!output_dir.empty() && trainer_->strategy().is_writer())
-    write_file_atomically((std::filesystem::path(output_dir) / "config.json").string(), config_.dump(2) + "\n");
+    write_file_atomically(run_layout::in(output_dir, run_layout::kConfig), config_.dump(2) + "\n");
   return trainer_->fit(*train_loader_, validation_loader_.get(), options);
 }
 

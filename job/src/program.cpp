@@ -1,4 +1,4 @@
-#include "program.h"
+#include "cohort/job/program.h"
 
 #include <iostream>
 
@@ -6,8 +6,9 @@
 
 #include "cohort/distributed/runtime.h"
 #include "cohort/logging/logging.h"
+#include "cohort/logging/describe_exception.h"
 
-namespace cohort::apps {
+namespace cohort::job {
 namespace {
 
 /// Prints `message` and returns `status` for main() to end with. In a job of
@@ -50,4 +51,4 @@ int run_program(const std::string& program, const std::string& failure_prefix, i
   }
 }
 
-}  // namespace cohort::apps
+}  // namespace cohort::job

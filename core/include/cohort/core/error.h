@@ -18,7 +18,4 @@ class InputError : public std::runtime_error {
   explicit InputError(const std::string& message) : std::runtime_error(message) {}
 };
 
-/// One line for any exception, without LibTorch's C++ stack trace.
-std::string describe_exception(const std::exception& error);
-
 }  // namespace cohort

@@ -13,7 +13,7 @@
 
 #include "cohort/core/error.h"
 
-namespace cohort::apps {
+namespace cohort::job {
 
 /// A failure every rank of the job has agreed on: each ends normally with
 /// `status`, and only the rank that holds `message` prints it.
@@ -49,4 +49,4 @@ auto load_agreed(Load&& load) -> decltype(load()) {
 int run_program(const std::string& program, const std::string& failure_prefix, int* argc, char*** argv,
                 const std::function<int()>& body);
 
-}  // namespace cohort::apps
+}  // namespace cohort::job

@@ -1,6 +1,14 @@
 #pragma once
 // A strategy decides how one training step runs on the devices and ranks it is
-// given. The Trainer talks only to this interface.
+// given. The Trainer talks only to this interface; the implementations
+// (single, ddp, data_parallel, model_parallel, pipeline) live in the
+// cohort_strategies library above this one.
+//
+// The interface has three concerns, each a small class of its own so that a
+// strategy overrides only what it changes:
+//  - Compute: where the model lives and how a step runs on it;
+//  - Topology: how many ranks a step spans and how they agree;
+//  - Persistence: what a checkpoint holds.
 //
 // A step is: zero_grad(), then forward_backward() on each micro-batch of the
 // batch (gradients accumulate; the last one is where data-parallel strategies
@@ -19,7 +27,7 @@
 #include "cohort/data/dataset.h"
 #include "cohort/trainer/stats.h"
 
-namespace cohort::strategies {
+namespace cohort::strategy {
 
 /// A loss reduced to the mean over the batch, e.g. cross entropy on logits.
 using LossFn = std::function<torch::Tensor(const torch::Tensor& output, const torch::Tensor& target)>;
@@ -36,11 +44,10 @@ struct MicroStep {
   std::optional<torch::ScalarType> autocast;
 };
 
-class Strategy {
+/// Where the model lives and how one step runs on it.
+class Compute {
  public:
-  virtual ~Strategy() = default;
-
-  virtual std::string name() const = 0;
+  virtual ~Compute() = default;
 
   /// Takes charge of the model and its optimizer (built over the model's
   /// parameters): places them on the strategy's devices. Called once, before
@@ -61,10 +68,6 @@ class Strategy {
   /// meaningless; the caller calls zero_grad() before trying again.
   virtual void abandon_step() {}
 
-  /// Whether `local` is true on any rank; every rank must call it. The
-  /// identity for one process.
-  virtual bool any_rank(bool local) { return local; }
-
   /// Applies the accumulated gradients (the optimizer's step).
   virtual void step() = 0;
 
@@ -75,8 +78,22 @@ class Strategy {
   /// torch::NoGradGuard.
   virtual trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) = 0;
 
-  /// Combines statistics over every rank of the job (the identity for one process).
-  virtual trainer::Stats reduce(const trainer::Stats& local) { return local; }
+  /// The parameters this rank trains, whose gradients a step applies.
+  virtual std::vector<torch::Tensor> parameters() const = 0;
+
+  /// Where this rank's inputs go (the first device of the model).
+  virtual torch::Device input_device() const = 0;
+};
+
+/// How many ranks a step spans and how they agree. The defaults are those of
+/// one process.
+class Topology {
+ public:
+  virtual ~Topology() = default;
+
+  /// How many processes one step of this strategy spans: 1 for the
+  /// one-process strategies, the communicator's size for ddp and pipeline.
+  virtual int64_t ranks() const { return 1; }
 
   /// How many replicas share the data, and which one this process is: each
   /// takes its own shard of every epoch (1 and 0 when the data is not split).
@@ -86,25 +103,34 @@ class Strategy {
   /// Whether this process writes logs, metrics and checkpoints for the job.
   virtual bool is_writer() const { return true; }
 
-  /// How many processes one step of this strategy spans: 1 for the
-  /// one-process strategies (which under mpirun run the whole job on every
-  /// rank), the communicator's size for ddp and pipeline.
-  virtual int64_t ranks() const { return 1; }
+  /// Whether `local` is true on any rank; every rank must call it. The
+  /// identity for one process.
+  virtual bool any_rank(bool local) { return local; }
 
-  /// The parameters this rank trains, whose gradients a step applies.
-  virtual std::vector<torch::Tensor> parameters() const = 0;
+  /// Combines statistics over every rank of the job (the identity for one process).
+  virtual trainer::Stats reduce(const trainer::Stats& local) { return local; }
+};
 
-  /// Where this rank's inputs go (the first device of the model).
-  virtual torch::Device input_device() const = 0;
+/// What a checkpoint holds of the strategy: model and optimizer state.
+class Persistence {
+ public:
+  virtual ~Persistence() = default;
 
   /// Collective: every rank calls it before the writer's save(). A strategy
   /// whose state is spread over ranks (pipeline stages) brings it to the
   /// writer here; the others have nothing to do.
   virtual void gather_state() {}
 
-  /// Writes / restores everything a resumed run needs: model and optimizer state.
+  /// Writes / restores everything a resumed run needs.
   virtual void save(torch::serialize::OutputArchive& archive) const = 0;
   virtual void load(torch::serialize::InputArchive& archive) = 0;
 };
 
-}  // namespace cohort::strategies
+/// A whole strategy, as the Trainer drives it.
+class Strategy : public Compute, public Topology, public Persistence {
+ public:
+  /// The name a config picks it by ("single", "ddp", ...).
+  virtual std::string name() const = 0;
+};
+
+}  // namespace cohort::strategy

@@ -1,0 +1,12 @@
+#include "cohort/strategy/strategy.h"
+
+namespace cohort::strategy {
+
+trainer::Stats Compute::train_step(const data::Batch& batch, const LossFn& loss) {
+  zero_grad();
+  const auto stats = forward_backward(batch, loss, MicroStep{});
+  step();
+  return stats;
+}
+
+}  // namespace cohort::strategy

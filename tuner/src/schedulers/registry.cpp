@@ -1,0 +1,53 @@
+#include "cohort/tuner/schedulers/registry.h"
+
+#include "cohort/tuner/schedulers/asha.h"
+#include "cohort/tuner/schedulers/fifo.h"
+#include "cohort/tuner/schedulers/hyperband.h"
+
+namespace cohort::tuner {
+namespace {
+
+using config::Json;
+using config::Range;
+using config::Schema;
+
+/// Successive halving and Hyperband: may stop after a number of brackets.
+Schema brackets_schema() {
+  return Schema().integer("max_brackets", 0, "stop after this many brackets (0 = keep opening brackets)",
+                          Range::at_least(0));
+}
+
+HyperbandOptions hyperband_options(const Json& options, const BudgetRange& budgets) {
+  return HyperbandOptions()
+      .min_budget(budgets.min_budget)
+      .max_budget(budgets.max_budget)
+      .eta(budgets.eta)
+      .max_brackets(options.at("max_brackets").get<int64_t>());
+}
+
+}  // namespace
+
+SchedulerRegistry& scheduler_registry() {
+  static SchedulerRegistry registry = [] {
+    SchedulerRegistry built("scheduler");
+    built.add("fifo", Schema(), [](const Json&, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+      return std::make_unique<FifoScheduler>(budgets.max_budget);
+    });
+    built.add("successive_halving", brackets_schema(),
+              [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+                return std::make_unique<SuccessiveHalvingScheduler>(hyperband_options(options, budgets));
+              });
+    built.add("hyperband", brackets_schema(),
+              [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+                return std::make_unique<HyperbandScheduler>(hyperband_options(options, budgets));
+              });
+    built.add("asha", Schema(), [](const Json&, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+      return std::make_unique<AshaScheduler>(
+          AshaOptions().min_budget(budgets.min_budget).max_budget(budgets.max_budget).eta(budgets.eta));
+    });
+    return built;
+  }();
+  return registry;
+}
+
+}  // namespace cohort::tuner
