@@ -26,6 +26,9 @@
 namespace cohort::distributed::detail {
 
 using Clock = std::chrono::steady_clock;
+// The back-ends' waits poll with the process's wait policy (wait_policy.h).
+using distributed::Backoff;
+using distributed::poll_until;
 
 /// An operation as the watchdog names it. Plain data, filled at every call, so
 /// the (rare) message costs nothing until it is needed.
