@@ -5,6 +5,15 @@
 # Builds nothing: build first (cmake --build build --target cohort-bench-ddp).
 #
 #   bench/run_ddp_benchmarks.sh [BUILD_DIR] [--quick] [--rounds N] [--out FILE]
+#                               [--contended busy|compile] [--wait auto|spin|yield|sleep]
+#
+# --contended runs the Cohort/PyTorch comparison (MLP and CNN, alternated, the
+# other measurements left out) beside a bounded CPU load started by this
+# script and stopped when it ends: `busy` is one busy-looping process per core
+# all along; `compile` is, per core, a loop of short-lived processes that are
+# busy for 1 s and then idle for 1 s (a compiler's on/off pattern, the cores
+# out of phase). --wait sets COHORT_WAIT for the Cohort runs (default: the
+# automatic choice).
 #
 # BUILD_DIR defaults to `build`. The PyTorch and Cohort runs alternate
 # (PyTorch, Cohort, PyTorch, Cohort, ...), each run a separate mpirun that
@@ -15,7 +24,8 @@
 # default --bind-to none), PYTHONPATH (found at /opt/cohort/torch-2.11.0 if
 # torch is not importable). The machine should be otherwise idle: MPI ranks
 # poll while they wait, so a third busy process slows them far more than it
-# slows PyTorch's gloo, whose waits sleep. The load average is printed at the
+# slows PyTorch's gloo, whose waits sleep (unless Cohort's wait policy sees the
+# load and sleeps too: docs/distributed.md). The load average is printed at the
 # start and the end.
 set -euo pipefail
 
@@ -24,18 +34,30 @@ build=build
 quick=0
 rounds=""
 out=""
+contended=""
+wait_mode=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --rounds) rounds="$2"; shift ;;
     --out) out="$2"; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    --contended) contended="$2"; shift ;;
+    --wait) wait_mode="$2"; shift ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     -*) echo "run_ddp_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac
   shift
 done
 
+case "$contended" in
+  ""|busy|compile) ;;
+  *) echo "run_ddp_benchmarks.sh: --contended must be busy or compile, not \"$contended\"." >&2; exit 2 ;;
+esac
+case "$wait_mode" in
+  ""|auto|spin|yield|sleep) ;;
+  *) echo "run_ddp_benchmarks.sh: --wait must be auto, spin, yield or sleep, not \"$wait_mode\"." >&2; exit 2 ;;
+esac
 bench="$build/bin/cohort-bench-ddp"
 if [ ! -x "$bench" ]; then
   echo "run_ddp_benchmarks.sh: $bench does not exist; build it first (cmake --build $build --target cohort-bench-ddp)." >&2
@@ -60,7 +82,25 @@ MPI_FLAGS="${MPI_FLAGS:-}"
 # gloo's threads share the core with the training thread when bound: the peer
 # runs unbound by default, its better case here.
 PEER_MPI_FLAGS="${PEER_MPI_FLAGS:---bind-to none}"
-mpi() { "$MPIRUN" -np 2 $MPI_FLAGS -x PYTHONPATH -x PYTHONWARNINGS "$@"; }
+[ -n "$wait_mode" ] && export COHORT_WAIT="$wait_mode"
+mpi() { "$MPIRUN" -np 2 $MPI_FLAGS -x PYTHONPATH -x PYTHONWARNINGS ${COHORT_WAIT:+-x COHORT_WAIT} "$@"; }
+
+# The bounded load of --contended: its processes end with this script.
+load_pids=()
+stop_load() { for pid in "${load_pids[@]}"; do kill -- -"$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done; }
+trap stop_load EXIT
+start_load() {
+  local cores; cores=$(nproc)
+  for ((c = 0; c < cores; ++c)); do
+    if [ "$contended" = busy ]; then
+      setsid bash -c 'while :; do :; done' & load_pids+=($!)
+    else
+      # Out of phase: core c starts c seconds late (of a 2 s period).
+      setsid bash -c "sleep $((c % 2)); while :; do timeout 1 bash -c 'while :; do :; done'; sleep 1; done" & load_pids+=($!)
+    fi
+  done
+  sleep 1  # let the load be seen (the automatic wait mode looks at start-up)
+}
 
 if [ "$quick" = 1 ]; then
   rounds="${rounds:-1}"; mlp_repeats=2; cnn_steps=30; cnn_repeats=2
@@ -89,7 +129,8 @@ run() {
   grep '^#' "$results.tmp" || true
 }
 
-echo "Cohort DDP benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, build $build, rounds $rounds$([ "$quick" = 1 ] && echo ', quick'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Cohort DDP benchmarks: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, build $build, rounds $rounds$([ "$quick" = 1 ] && echo ', quick'), load average $(cut -d' ' -f1-3 /proc/loadavg)${contended:+, contended: $contended}${wait_mode:+, COHORT_WAIT=$wait_mode}"
+[ -n "$contended" ] && start_load
 for model in mlp cnn; do
   if [ "$model" = mlp ]; then args=(--steps 0 --repeats "$mlp_repeats"); else args=(--steps "$cnn_steps" --repeats "$cnn_repeats"); fi
   for ((r = 0; r < rounds; ++r)); do
@@ -101,6 +142,7 @@ for model in mlp cnn; do
     run mpi "$bench" trainer --model "$model" "${args[@]}"
   done
 done
+if [ -z "$contended" ]; then
 run mpi "$bench" vs-loop --model mlp --repeats "$loop_repeats"
 run mpi "$bench" vs-loop --model cnn --steps "$loop_cnn_steps" --repeats "$loop_cnn_repeats"
 # Diagnostic: the same with the communicator's blocking MPI collectives (see docs/benchmarks.md).
@@ -108,10 +150,12 @@ run mpi "$bench" --mpi-blocking-collectives vs-loop --model mlp --repeats "$loop
 run mpi "$bench" buckets --iterations "$bucket_iterations"
 run mpi "$bench" --mpi-blocking-collectives buckets --iterations "$bucket_iterations"
 run mpi "$bench" overlap --repeats "$overlap_repeats"
+fi
+stop_load
 rm -f "$results.tmp"
 
 echo
-"$PYTHON" - "$results" "$(( $(date +%s) - start ))" <<'EOF'
+"$PYTHON" - "$results" "$(( $(date +%s) - start ))" "$contended" <<'EOF'
 import json, statistics, sys
 lines = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 def med(xs): return statistics.median(xs) if xs else float("nan")
@@ -121,11 +165,13 @@ def bench(name, **match):
     return [l for l in lines if l.get("benchmark") == name and all(l.get(k) == v for k, v in match.items())]
 def verdict(ok): return "met" if ok else "**missed**"
 rows = []
+load = sys.argv[3]
 for model, target in (("mlp", 2.5), ("cnn", 1.15)):
     c, p = rate("cohort_ddp", model), rate("pytorch_ddp", model)
+    if load: target = 1.0  # under load: at least as fast as PyTorch
     if c and p:
         ratio = med(c) / med(p)
-        rows.append((f"{model}: Cohort DDP vs PyTorch DDP (samples/s, {len(c)}+{len(p)} runs)",
+        rows.append((f"{model}: Cohort DDP vs PyTorch DDP (samples/s, {len(c)}+{len(p)} runs{', load: ' + load if load else ''})",
                      f"{med(c):,.0f}", f"{med(p):,.0f}", f"{ratio:.2f}x", f">= {target}x", verdict(ratio >= target)))
 def tag(l): return " [blocking MPI collectives]" if l.get("mpi_blocking_collectives") else ""
 for model in ("mlp", "cnn"):

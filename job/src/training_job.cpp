@@ -10,6 +10,7 @@
 
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
+#include "cohort/distributed/wait_policy.h"
 #include "cohort/logging/logging.h"
 #include "cohort/memory/leak_detector.h"
 #include "cohort/precision/loss_scaler.h"
@@ -185,8 +186,12 @@ Schema training_schema() {
   schema.object("memory", memory_schema(), "out-of-memory recovery, the leak check and --find-batch-size");
   strategies::strategy_registry().add_to_schema(schema, "strategy", "single", "how each step runs on the devices");
   schema.object("runtime",
-                Schema().integer("threads", 0, "LibTorch threads per process (0 = the node's cores / ranks on it)",
-                                 Range::at_least(0)),
+                Schema()
+                    .integer("threads", 0, "LibTorch threads per process (0 = the node's cores / ranks on it)",
+                             Range::at_least(0))
+                    .choice("wait", "auto", {"auto", "spin", "yield", "sleep"},
+                            "how ranks wait for each other: auto (sleep where the node is oversubscribed or busy, "
+                            "else spin), spin, yield or sleep; see docs/distributed.md"),
                 "the process");
   return schema;
 }
@@ -229,7 +234,10 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
   if (!context_.logger) context_.logger = spdlog::default_logger();
   const auto seed = config_.at("seed").get<uint64_t>();
   const int threads = device::configure_threads(config_.at("runtime").at("threads").get<int>());
-  context_.logger->debug("{} torch threads; {}", threads, device::build_summary());
+  const auto& wait = config_.at("runtime").at("wait").get_ref<const std::string&>();
+  distributed::set_wait_mode(distributed::parse_wait_mode(wait), "runtime.wait in the config");
+  context_.logger->debug("{} torch threads; {}; waits: {} ({})", threads, device::build_summary(),
+                         distributed::to_string(distributed::wait_mode()), distributed::wait_mode_reason());
   torch::manual_seed(seed);
 
   if (!strategy) strategy = make_strategy(config_, source_, context_);

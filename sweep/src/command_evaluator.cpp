@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 
 #include "cohort/core/error.h"
+#include "cohort/distributed/wait_policy.h"
 #include "cohort/sweep/leader.h"
 #include "cohort/logging/describe_exception.h"
 
@@ -146,18 +147,13 @@ class Child {
   pid_t pid_ = -1;
 };
 
-/// Pauses between polls of a child: short at first (most test commands end
-/// within milliseconds), up to 50 ms for long ones.
-class PollPause {
- public:
-  void operator()() {
-    std::this_thread::sleep_for(pause_);
-    pause_ = std::min(pause_ * 2, std::chrono::microseconds(50000));
-  }
-
- private:
-  std::chrono::microseconds pause_{500};
-};
+/// How the leader polls its child: sleeps from 500 us (most test commands end
+/// within milliseconds) doubling up to 50 ms for long ones.
+distributed::Backoff child_backoff() {
+  using std::chrono::microseconds;
+  return distributed::Backoff(distributed::BackoffOptions::for_events(distributed::wait_mode(), microseconds(0),
+                                                                      microseconds(500), microseconds(50000)));
+}
 
 /// Why the command did not complete, from its wait status.
 std::string exit_failure(int status, const std::string& stderr_path) {
@@ -177,7 +173,7 @@ Result run_command(const std::vector<std::string>& argv, const std::string& metr
   const auto stderr_path = (fs::path(context.trial_dir) / "stderr.log").string();
   const auto started = Clock::now();
   Child child(argv, stdout_path, stderr_path);
-  PollPause pause;
+  auto backoff = child_backoff();
   std::optional<int> status;
   while (!(status = child.poll())) {
     if (deadline_passed(context)) {
@@ -187,7 +183,7 @@ Result run_command(const std::vector<std::string>& argv, const std::string& metr
                                            killed ? fmt::format(", then SIGKILL after {} s", kill_grace_s) : ""));
     }
     heartbeat.beat();
-    pause();
+    backoff.pause();
   }
   if (!WIFEXITED(*status) || WEXITSTATUS(*status) != 0) return Result::failed(exit_failure(*status, stderr_path));
   const auto line = last_json_object(stdout_path);

@@ -1,5 +1,6 @@
 #include "cohort/sweep/executor.h"
 
+#include <chrono>
 #include <filesystem>
 #include <vector>
 
@@ -9,25 +10,39 @@
 #include "cohort/core/error.h"
 #include "cohort/distributed/runtime.h"
 #include "cohort/logging/describe_exception.h"
-#include "messages.h"
+#include "cohort/distributed/message_channel.h"
+#include "cohort/distributed/wait_policy.h"
 #include "sweep_monitor.h"
 #include "cohort/core/run_layout.h"
 
 namespace cohort::sweep {
 namespace {
 
-using detail::Backoff;
-using detail::kAssign;
-using detail::kRequest;
+using distributed::Backoff;
+using distributed::BackoffOptions;
+using distributed::MessageChannel;
+using std::chrono::microseconds;
 
-/// The longest a waiting rank sleeps between polls. Short, because every
-/// pause of the coordinator or a leader delays a dispatch and leaves a group
-/// idle; still a sleep, so a parked group or a coordinator between results
-/// wakes a few thousand times a second at most and leaves the cores to the
-/// trials. The other ranks of a group wait for the leader's next trial.
-constexpr double kCoordinatorPause = 250e-6;
-constexpr double kLeaderPause = 1e-3;
-constexpr double kMemberPause = 2e-3;
+/// The sweep's message tags on its MessageChannel.
+enum Tag : int {
+  kRequest = 1,  // leader -> coordinator: {} at first, then {"trial_id": id, "result": {...}}
+  kAssign = 2,   // coordinator -> leader -> group: {"trial": {...}, ...} or {"stop": true}
+};
+
+/// How a waiting rank polls for its next message: a reply usually comes
+/// within microseconds, so it yields the core for the first 200 us (not in
+/// the sleep wait mode, where even that is left to the trials), then sleeps,
+/// from 20 us doubling up to `longest`. The longest sleeps are short, because
+/// every pause of the coordinator or a leader delays a dispatch and leaves a
+/// group idle; still sleeps, so a parked group or a coordinator between
+/// results wakes a few thousand times a second at most and leaves the cores
+/// to the trials. The other ranks of a group wait for the leader's next trial.
+Backoff message_backoff(microseconds longest) {
+  return Backoff(BackoffOptions::for_events(distributed::wait_mode(), microseconds(200), microseconds(20), longest));
+}
+constexpr microseconds kCoordinatorPause{250};
+constexpr microseconds kLeaderPause{1000};
+constexpr microseconds kMemberPause{2000};
 
 /// The evaluator promises not to throw; a broken promise still only fails the trial.
 Result evaluate_safely(Evaluator& evaluator, const Trial& trial, const TrialContext& context) {
@@ -48,7 +63,7 @@ struct Leader {
 /// The coordinator's side of the groups: results in, trials out.
 class Coordination {
  public:
-  Coordination(detail::MessageChannel& channel, Study& study, detail::SweepMonitor& monitor, int64_t groups,
+  Coordination(MessageChannel& channel, Study& study, detail::SweepMonitor& monitor, int64_t groups,
                int64_t ranks_per_trial)
       : channel_(channel), study_(study), monitor_(monitor), ranks_per_trial_(ranks_per_trial) {
     for (int64_t g = 0; g < groups; ++g) {
@@ -62,7 +77,7 @@ class Coordination {
   /// Tells the study every result that has arrived; returns how many.
   int64_t receive_results() {
     int64_t results = 0;
-    while (auto message = channel_.try_receive(MPI_ANY_SOURCE, kRequest)) {
+    while (auto message = channel_.try_receive(distributed::kAnySource, kRequest)) {
       Leader& leader = leaders_.at(size_t((message->first - 1) / ranks_per_trial_));
       if (leader.running) {
         study_.tell(*leader.running, result_from_json(message->second.at("result")));
@@ -107,7 +122,7 @@ class Coordination {
   }
 
  private:
-  detail::MessageChannel& channel_;
+  MessageChannel& channel_;
   Study& study_;
   detail::SweepMonitor& monitor_;
   int64_t ranks_per_trial_;
@@ -139,7 +154,7 @@ MpiExecutor::MpiExecutor(ExecutorOptions options)
     group_ = world;
     return;
   }
-  channel_ = std::make_unique<detail::MessageChannel>();
+  channel_ = std::make_unique<MessageChannel>();
   // Group g (1, 2, ...) holds world ranks 1 + (g - 1) * ranks_per_trial onwards; the coordinator is group 0 alone.
   const int per_group = int(options_.ranks_per_trial());
   const int color = rank_ == 0 ? 0 : 1 + (rank_ - 1) / per_group;
@@ -168,7 +183,7 @@ SweepSummary MpiExecutor::coordinate(Study& study) {
   detail::SweepMonitor monitor(study, options_);
   Coordination coordination(*channel_, study, monitor, groups(), options_.ranks_per_trial());
   spdlog::info("sweep: {} worker group(s) of {} rank(s); rank 0 coordinates", groups(), options_.ranks_per_trial());
-  Backoff backoff(kCoordinatorPause);
+  Backoff backoff = message_backoff(kCoordinatorPause);
   study.defer_journal_syncs(true);  // hand_out() syncs once per pass
   while (!coordination.over()) {
     // Results first: they may unblock a rung and so give the idle groups work.
@@ -206,7 +221,7 @@ void MpiExecutor::lead(Evaluator& evaluator) {
   for (int r = leader_ + 1; r < leader_ + int(options_.ranks_per_trial()); ++r) members.push_back(r);
   while (true) {
     channel_->send(0, kRequest, request);
-    Json assignment = channel_->receive(0, kAssign, Backoff(kLeaderPause));
+    Json assignment = channel_->receive(0, kAssign, message_backoff(kLeaderPause));
     if (!assignment.contains("stop")) prepare(assignment);
     for (const int member : members) channel_->send(member, kAssign, assignment);
     if (assignment.contains("stop")) return;
@@ -218,7 +233,7 @@ void MpiExecutor::lead(Evaluator& evaluator) {
 
 void MpiExecutor::follow(Evaluator& evaluator) {
   while (true) {
-    const Json assignment = channel_->receive(leader_, kAssign, Backoff(kMemberPause));
+    const Json assignment = channel_->receive(leader_, kAssign, message_backoff(kMemberPause));
     if (assignment.contains("stop")) return;
     evaluate_safely(evaluator, trial_from_json(assignment.at("trial")), context_of(assignment));
   }

@@ -14,7 +14,8 @@
 # LAUNCHER goes in front of the mpirun line: a script that checks the job's
 # output or exit status (see tests/distributed/expect_abort.sh). ENVIRONMENT
 # adds to COHORT_MPIEXEC_TEST_ENVIRONMENT (setting the ENVIRONMENT property in
-# PROPERTIES would replace it). The test asks
+# PROPERTIES would replace it). Tests run with COHORT_WAIT=spin unless
+# ENVIRONMENT says otherwise (see wait_policy.h). The test asks
 # CTest for <n> processors, so `ctest -j` does not stack multi-rank tests on
 # few cores. TIMEOUT defaults to 120 s.
 #
@@ -52,6 +53,8 @@ function(cohort_mpi_test)
   set_tests_properties(${ARG_NAME} PROPERTIES
     TIMEOUT ${ARG_TIMEOUT}
     PROCESSORS ${ARG_RANKS}
-    ENVIRONMENT "${COHORT_MPIEXEC_TEST_ENVIRONMENT};${ARG_ENVIRONMENT}"
+    # A fixed wait mode, so that a test takes the same path however busy the
+    # machine is; tests of the other modes set COHORT_WAIT in ENVIRONMENT.
+    ENVIRONMENT "COHORT_WAIT=spin;${COHORT_MPIEXEC_TEST_ENVIRONMENT};${ARG_ENVIRONMENT}"
     ${ARG_PROPERTIES})
 endfunction()

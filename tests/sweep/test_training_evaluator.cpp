@@ -5,6 +5,9 @@
 #include <chrono>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
+#include "cohort/distributed/communicator.h"
 #include "cohort/sweep/training_evaluator.h"
 #include "sweep_helpers.h"
 
@@ -67,6 +70,23 @@ TEST_CASE("a promoted trial continues from its parent's checkpoint and ends wher
   std::ifstream log(root / "trials/1/train.log");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
   CHECK_THAT(text, Contains("resumed from") && Contains("epoch 1.5/3 (stopped part-way)"));
+}
+
+TEST_CASE("a trial trains on the group it is handed and logs to its own file, leaving the process's logger alone",
+          "[evaluator][context]") {
+  const auto root = temporary_directory("context");
+  // ddp over a one-rank local group: the job is built over the group it is given, not a world it looks up.
+  auto objective = evaluator("val_loss", {{"strategy", {{"name", "ddp"}}}});
+  const auto before = spdlog::default_logger();
+  const auto trial = make_trial(0, 1.0);
+  const auto group = cohort::distributed::make_local_communicator();
+  const auto result = objective.evaluate(trial, context_for(root, trial, group));
+  REQUIRE(result.state == TrialState::kCompleted);
+  CHECK(result.info.at("epochs") == 1.0);
+  CHECK(spdlog::default_logger() == before);
+  std::ifstream log(root / "trials/0/train.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Contains("epoch 1 train_loss"));
 }
 
 TEST_CASE("a trial handed out again continues from its own checkpoint before its budget", "[evaluator][promotion]") {

@@ -32,6 +32,7 @@
 #include "backend/mpi/mpi_communicator.h"
 #include "backend/mpi/mpi_support.h"
 #include "runtime_internal.h"
+#include "wait_startup.h"
 #ifdef COHORT_WITH_NCCL
 #include "backend/nccl/nccl_communicator.h"
 #endif
@@ -142,6 +143,7 @@ void start_mpi(int* argc, char*** argv, RuntimeState& runtime) {
   if (already) {
     MPI_Query_thread(&runtime.thread_level);
   } else {
+    detail::prepare_wait_mode_before_mpi();  // Open MPI reads whether to yield in MPI_Init
     MPI_Init_thread(argc, argv, requested_thread_level(), &runtime.thread_level);
     runtime.owns_mpi = true;
     std::atexit(finalize_at_exit);
@@ -154,6 +156,7 @@ void start_mpi(int* argc, char*** argv, RuntimeState& runtime) {
   MPI_Comm_rank(node, &runtime.local_rank);
   MPI_Comm_size(node, &runtime.local_size);
   MPI_Comm_free(&node);
+  detail::decide_wait_mode(runtime.local_size);
   runtime.board = std::make_unique<detail::ArrivalBoard>();
 
   int keyval = MPI_KEYVAL_INVALID;

@@ -57,16 +57,6 @@ std::string timeout_message(const OperationInfo& operation, const CommunicatorIn
       describe(operation), where.backend, where.rank, where.size, where.timeout_s, arrivals);
 }
 
-void Backoff::pause(Clock::time_point now) {
-  const auto waited = now - start_;
-  if (waited < kSpin) return;
-  if (waited < kYieldUntil) {
-    std::this_thread::yield();
-    return;
-  }
-  std::this_thread::sleep_for(kSleep);
-}
-
 WatchdogThread::WatchdogThread(std::chrono::milliseconds period, std::function<void()> health_check)
     : period_(period), health_check_(std::move(health_check)), thread_([this] { run(); }) {}
 

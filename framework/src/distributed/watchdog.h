@@ -2,9 +2,8 @@
 // The watchdog: what every back-end shares to turn a hang into one clear
 // message. Three parts:
 //  - OperationInfo and timeout_message(): what an operation was, for the message;
-//  - Backoff: how a host-side wait polls (spin, then yield, then sleep), so a
-//    blocking wait is as quick as MPI's own for short operations and does not
-//    starve other ranks when there are more ranks than cores;
+//  - (how a host-side wait polls is the process's wait policy: Backoff and
+//    poll_until in cohort/distributed/wait_policy.h);
 //  - WatchdogThread: a background thread for back-ends whose operations finish
 //    on a device rather than in a host wait (NCCL).
 
@@ -22,10 +21,14 @@
 #include <torch/types.h>
 
 #include "cohort/distributed/communicator.h"
+#include "cohort/distributed/wait_policy.h"
 
 namespace cohort::distributed::detail {
 
 using Clock = std::chrono::steady_clock;
+// The back-ends' waits poll with the process's wait policy (wait_policy.h).
+using distributed::Backoff;
+using distributed::poll_until;
 
 /// An operation as the watchdog names it. Plain data, filled at every call, so
 /// the (rare) message costs nothing until it is needed.
@@ -63,43 +66,6 @@ std::string point_to_point_arrivals(const OperationInfo& operation);
 /// the job." `arrivals` says who has not arrived, or why that is unknown.
 std::string timeout_message(const OperationInfo& operation, const CommunicatorInfo& where,
                             const std::string& arrivals);
-
-/// How a host-side wait spends the time between two polls. The first
-/// kSpin of a wait polls flat out (a small collective finishes within
-/// microseconds and any pause would show in its latency); until kYieldUntil
-/// each poll is followed by std::this_thread::yield(), which costs little when
-/// the core is free and hands it over when ranks outnumber cores; after that
-/// the wait is for a late peer and sleeps kSleep between polls. MPI needs the
-/// polls to make progress, so the sleeps start late and stay short.
-class Backoff {
- public:
-  static constexpr std::chrono::microseconds kSpin{50};
-  static constexpr std::chrono::milliseconds kYieldUntil{1000};
-  static constexpr std::chrono::microseconds kSleep{200};
-
-  /// `start`: when the wait began (not when the operation did: a wait that
-  /// begins late should still spin first).
-  explicit Backoff(Clock::time_point start) : start_(start) {}
-  /// Pauses as the time between `start` and `now` says (see above).
-  void pause(Clock::time_point now);
-
- private:
-  Clock::time_point start_;
-};
-
-/// Polls `done` with Backoff until it returns true; past `deadline` calls
-/// `expire` (which normally aborts the job and does not return; if it returns,
-/// the wait goes on).
-template <typename Done, typename Expire>
-void poll_until(Done&& done, Clock::time_point deadline, Expire&& expire) {
-  if (done()) return;
-  Backoff backoff(Clock::now());
-  while (!done()) {
-    const auto now = Clock::now();
-    if (now > deadline) expire();
-    backoff.pause(now);
-  }
-}
 
 /// Something the WatchdogThread watches: an operation in flight.
 class Watchable {

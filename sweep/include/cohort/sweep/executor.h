@@ -21,14 +21,11 @@
 
 #include "cohort/core/arg.h"
 #include "cohort/distributed/communicator.h"
+#include "cohort/distributed/message_channel.h"
 #include "cohort/tuner/study/study.h"
 #include "cohort/sweep/evaluator.h"
 
 namespace cohort::sweep {
-
-namespace detail {
-class MessageChannel;
-}
 
 struct ExecutorOptions {
   /// Ranks of each worker group; the job's size minus one must be a multiple.
@@ -108,7 +105,7 @@ class MpiExecutor {
   int world_size_ = 1;
   int leader_ = 0;  // world rank of this rank's group leader
   std::shared_ptr<distributed::Communicator> group_;
-  std::unique_ptr<detail::MessageChannel> channel_;
+  std::unique_ptr<distributed::MessageChannel> channel_;
 };
 
 }  // namespace cohort::sweep

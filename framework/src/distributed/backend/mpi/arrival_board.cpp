@@ -9,24 +9,11 @@
 #include "mpi_support.h"
 
 namespace cohort::distributed::detail {
-namespace {
-
-/// MPI's error text for `status`, or "" for MPI_SUCCESS.
-std::string mpi_problem(int status, const char* call) {
-  if (status == MPI_SUCCESS) return "";
-  char text[MPI_MAX_ERROR_STRING];
-  int length = 0;
-  MPI_Error_string(status, text, &length);
-  return fmt::format("{} failed: {}", call, std::string(text, length));
-}
-
-}  // namespace
-
 ArrivalBoard::ArrivalBoard() {
   int world_rank = 0, world_size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
   MPI_Comm_size(MPI_COMM_WORLD, &world_size);
-  problem_ = mpi_problem(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node_),
+  problem_ = mpi_error(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, world_rank, MPI_INFO_NULL, &node_),
                          "MPI_Comm_split_type");
   if (!problem_.empty()) return;
   MPI_Comm_set_errhandler(node_, MPI_ERRORS_RETURN);  // a failure here must not end the job
@@ -35,7 +22,7 @@ ArrivalBoard::ArrivalBoard() {
   MPI_Comm_size(node_, &node_size);
 
   uint64_t* row = nullptr;
-  problem_ = mpi_problem(MPI_Win_allocate_shared(static_cast<MPI_Aint>(kSlots * sizeof(uint64_t)), sizeof(uint64_t),
+  problem_ = mpi_error(MPI_Win_allocate_shared(static_cast<MPI_Aint>(kSlots * sizeof(uint64_t)), sizeof(uint64_t),
                                                  MPI_INFO_NULL, node_, &row, &window_),
                          "MPI_Win_allocate_shared");
   if (!problem_.empty()) return;
@@ -44,9 +31,9 @@ ArrivalBoard::ArrivalBoard() {
   for (int rank = 0; rank < node_size && problem_.empty(); ++rank) {
     MPI_Aint bytes = 0;
     int unit = 0;
-    problem_ = mpi_problem(MPI_Win_shared_query(window_, rank, &bytes, &unit, &rows_[rank]), "MPI_Win_shared_query");
+    problem_ = mpi_error(MPI_Win_shared_query(window_, rank, &bytes, &unit, &rows_[rank]), "MPI_Win_shared_query");
   }
-  if (problem_.empty()) problem_ = mpi_problem(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
+  if (problem_.empty()) problem_ = mpi_error(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
 
   // Which world rank is which rank on this node.
   std::vector<int> node_ranks(node_size), world_ranks(node_size);

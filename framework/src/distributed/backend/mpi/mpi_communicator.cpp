@@ -8,6 +8,7 @@
 
 #include "../../checks.h"
 #include "../../runtime_internal.h"
+#include "cohort/distributed/wait_policy.h"
 #include "mpi_support.h"
 
 namespace cohort::distributed::detail {
@@ -41,6 +42,14 @@ void MpiCommunicator::start_monitor() {
       spdlog::warn("mpi_blocking_collectives is ignored: it needs MPI_THREAD_MULTIPLE, which MPI did not give.");
     return;
   }
+  // The sleep wait mode polls non-blocking collectives instead: a blocking one spins inside MPI. Agreed, because
+  // one rank's MPI_Allreduce does not match another's MPI_Iallreduce.
+  int polled = wait_mode() == WaitMode::kSleep, any_polled = polled;
+  {
+    MpiCallGuard guard;
+    check_mpi(MPI_Allreduce(&polled, &any_polled, 1, MPI_INT, MPI_MAX, context_->comm), "MPI_Allreduce");
+  }
+  if (any_polled) return;
   blocking_ = true;
   const auto period = std::clamp<int64_t>(static_cast<int64_t>(options_.timeout_s() * 1000 / 4), 1, 100);
   monitor_ = std::make_unique<WatchdogThread>(std::chrono::milliseconds(period));

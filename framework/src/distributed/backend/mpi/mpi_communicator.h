@@ -14,7 +14,8 @@ namespace cohort::distributed::detail {
 /// Every operation is MPI's non-blocking form (MPI_Iallreduce, MPI_Ibcast,
 /// ...), so asynchronous calls really are; wait() polls with a deadline (see
 /// MpiWork). With CommunicatorOptions::mpi_blocking_collectives, collectives
-/// are MPI's blocking calls instead, watched by a monitor thread. float16 and
+/// are MPI's blocking calls instead, watched by a monitor thread, except in
+/// the sleep wait mode (wait_policy.h), where blocking calls would spin. float16 and
 /// bfloat16 are reduced in a float32 copy. Errors come back as exceptions (the
 /// communicator uses MPI_ERRORS_RETURN).
 class MpiCommunicator final : public Communicator {
@@ -49,6 +50,10 @@ class MpiCommunicator final : public Communicator {
   /// rank has started it. The NCCL back-end numbers its own collectives with
   /// its bootstrap communicator's counter, so one board slot serves both.
   uint64_t begin_collective();
+  /// Whether collectives are MPI's blocking calls: asked for with
+  /// mpi_blocking_collectives, given MPI_THREAD_MULTIPLE, and no rank in the
+  /// sleep wait mode when the communicator was made.
+  bool blocking_collectives() const { return blocking_; }
   /// Who has not started collective `sequence` (see ArrivalBoard::Record::missing).
   std::string missing(uint64_t sequence) const { return context_->arrivals.missing(sequence); }
 

@@ -13,12 +13,16 @@
 
 namespace cohort::distributed::detail {
 
-void check_mpi(int status, const char* call) {
-  if (status == MPI_SUCCESS) return;
+std::string mpi_error(int status, const char* call) {
+  if (status == MPI_SUCCESS) return "";
   char text[MPI_MAX_ERROR_STRING];
   int length = 0;
   MPI_Error_string(status, text, &length);
-  throw std::runtime_error(fmt::format("{} failed: {}", call, std::string(text, length)));
+  return fmt::format("{} failed: {}", call, std::string(text, size_t(length)));
+}
+
+void check_mpi(int status, const char* call) {
+  if (status != MPI_SUCCESS) throw std::runtime_error(mpi_error(status, call));
 }
 
 void check_count(const char* operation, const torch::Tensor& tensor) {

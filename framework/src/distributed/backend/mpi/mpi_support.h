@@ -3,6 +3,7 @@
 // tensors, and the guard that makes a call legal at the thread level MPI gave.
 
 #include <mutex>
+#include <string>
 
 #include <mpi.h>
 #include <torch/types.h>
@@ -10,6 +11,10 @@
 #include "cohort/distributed/communicator.h"
 
 namespace cohort::distributed::detail {
+
+/// "<call> failed: <MPI's own error text>", or "" when `status` is
+/// MPI_SUCCESS: the one way the MPI back-end words an MPI error.
+std::string mpi_error(int status, const char* call);
 
 /// Throws std::runtime_error naming `call` and MPI's own error text unless
 /// `status` is MPI_SUCCESS. (Cohort's MPI communicators return errors rather

@@ -1,6 +1,6 @@
 #pragma once
 // The handle of an MPI operation. For a non-blocking call, wait() polls
-// MPI_Test (see Backoff in watchdog.h) up to the operation's deadline, which
+// MPI_Test (with the process's wait policy, see wait_policy.h) up to the operation's deadline, which
 // makes it the watchdog of the MPI back-end as well: no thread, no hand-off.
 // For a blocking call (CommunicatorOptions::mpi_blocking_collectives) the work
 // is finished when the call returns, and a monitor thread watches it meanwhile

@@ -26,8 +26,10 @@ struct DdpOptions {
   TORCH_ARG(double, timeout_s) = distributed::kDefaultTimeoutSeconds;
   /// Null means: for a CPU device without overlap under MPI, a duplicate of
   /// the MPI world whose collectives are plain blocking calls (measured 1.4x
-  /// faster than a non-blocking call and a wait on Open MPI 4.1); otherwise
-  /// the world communicator of the device's type.
+  /// faster than a non-blocking call and a wait on Open MPI 4.1), or polled
+  /// non-blocking ones in the sleep wait mode (a busy node:
+  /// distributed/wait_policy.h); otherwise the world communicator of the
+  /// device's type.
   TORCH_ARG(std::shared_ptr<distributed::Communicator>, communicator) = nullptr;
   /// When `communicator` is null: the ranks of the job to build it over (a CPU
   /// communicator, e.g. a sweep trial's group); null = every rank of the job.

@@ -1,0 +1,194 @@
+#include "cohort/distributed/wait_policy.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include "wait_startup.h"
+
+namespace cohort::distributed {
+namespace {
+
+struct WaitState {
+  std::atomic<int> mode{static_cast<int>(WaitMode::kSpin)};
+  std::mutex mutex;  // reason
+  std::string reason = "not decided yet (MPI has not started)";
+};
+
+WaitState& wait_state() {
+  static auto* state = new WaitState;  // used from exit paths: never destroyed
+  return *state;
+}
+
+void set_mode(WaitMode mode, std::string reason) {
+  auto& state = wait_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  state.mode.store(static_cast<int>(mode), std::memory_order_release);
+  state.reason = std::move(reason);
+}
+
+/// The mode COHORT_WAIT forces; nullopt when unset or "auto". A bad value is
+/// a refused input: one sentence and exit 2 (nothing else has started yet).
+std::optional<WaitMode> environment_mode() {
+  const char* text = std::getenv("COHORT_WAIT");
+  if (!text || !*text) return std::nullopt;
+  try {
+    return parse_wait_mode(text);
+  } catch (const std::invalid_argument&) {
+    std::fprintf(stderr, "COHORT_WAIT must be auto, spin, yield or sleep, not \"%s\".\n", text);
+    std::exit(2);
+  }
+}
+
+/// The node's cores: COHORT_NODE_CORES where the hardware count overstates
+/// what the job may use (a container's CPU quota), else the hardware's.
+int node_cores() {
+  if (const char* text = std::getenv("COHORT_NODE_CORES"); text && std::atoi(text) > 0) return std::atoi(text);
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// Tasks ready to run on the machine right now, the caller included (the
+/// fourth field of /proc/loadavg, "running/total"); 0 where unknown.
+int runnable_now() {
+  std::ifstream file("/proc/loadavg");
+  double one, five, fifteen;
+  int running = 0;
+  char slash;
+  if (file >> one >> five >> fifteen >> running >> slash) return running;
+  return 0;
+}
+
+/// The median of a few samples of runnable_now(), `gap` apart: one sample
+/// catches short-lived processes as often as it misses them.
+int runnable_median(std::chrono::milliseconds gap) {
+  std::vector<int> samples;
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(gap);
+    samples.push_back(runnable_now());
+  }
+  std::nth_element(samples.begin(), samples.begin() + 2, samples.end());
+  return samples[2];
+}
+
+/// The ranks on this node as the launcher says, before MPI can tell; 1 if unknown.
+int launcher_ranks_on_node() {
+  for (const char* name : {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "PMI_LOCAL_SIZE"})
+    if (const char* text = std::getenv(name)) return std::max(1, std::atoi(text));
+  return 1;
+}
+
+std::string auto_reason(int ranks_on_node, int cores, int runnable) {
+  return fmt::format("auto: {} rank(s) on this node, {} cores, {} other task(s) runnable at start-up",
+                     ranks_on_node, cores, std::max(0, runnable - 1));
+}
+
+}  // namespace
+
+std::string to_string(WaitMode mode) {
+  switch (mode) {
+    case WaitMode::kSpin: return "spin";
+    case WaitMode::kYield: return "yield";
+    case WaitMode::kSleep: return "sleep";
+  }
+  return "spin";
+}
+
+std::optional<WaitMode> parse_wait_mode(const std::string& name) {
+  if (name == "auto") return std::nullopt;
+  for (const auto mode : {WaitMode::kSpin, WaitMode::kYield, WaitMode::kSleep})
+    if (to_string(mode) == name) return mode;
+  throw std::invalid_argument(fmt::format("the wait mode must be auto, spin, yield or sleep, not \"{}\".", name));
+}
+
+WaitMode choose_wait_mode(int ranks_on_node, int cores, int runnable) {
+  // Other tasks than this rank, plus the job's other ranks on the node: more than the cores, and some rank
+  // will wait for a peer that is not running.
+  const int others = std::max(0, runnable - 1);
+  return ranks_on_node > cores || ranks_on_node + others > cores ? WaitMode::kSleep : WaitMode::kSpin;
+}
+
+WaitMode wait_mode() { return static_cast<WaitMode>(wait_state().mode.load(std::memory_order_acquire)); }
+
+std::string wait_mode_reason() {
+  auto& state = wait_state();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return state.reason;
+}
+
+void set_wait_mode(std::optional<WaitMode> mode, const std::string& reason) {
+  if (mode) set_mode(*mode, reason);
+}
+
+BackoffOptions BackoffOptions::for_communication(WaitMode mode) {
+  using std::chrono::microseconds;
+  switch (mode) {
+    case WaitMode::kSpin: return {microseconds(50), microseconds(1000000), microseconds(200), microseconds(200)};
+    case WaitMode::kYield: return {microseconds(0), microseconds(1000000), microseconds(200), microseconds(200)};
+    case WaitMode::kSleep: return {microseconds(10), microseconds(10), microseconds(20), microseconds(500)};
+  }
+  return {};
+}
+
+BackoffOptions BackoffOptions::for_events(WaitMode mode, std::chrono::microseconds yield_for,
+                                          std::chrono::microseconds sleep_from,
+                                          std::chrono::microseconds sleep_up_to) {
+  return {std::chrono::microseconds(0), mode == WaitMode::kSleep ? std::chrono::microseconds(0) : yield_for,
+          sleep_from, sleep_up_to};
+}
+
+void Backoff::pause() {
+  const auto now = Clock::now();
+  if (!idle_since_) idle_since_ = now;
+  const auto waited = now - *idle_since_;
+  if (waited < options_.spin) return;
+  if (waited < options_.yield_until) {
+    std::this_thread::yield();
+    return;
+  }
+  sleep_ = sleep_.count() == 0 ? options_.sleep_from : std::min(sleep_ * 2, options_.sleep_up_to);
+  std::this_thread::sleep_for(sleep_);
+}
+
+void Backoff::reset() {
+  idle_since_.reset();
+  sleep_ = std::chrono::microseconds(0);
+}
+
+namespace detail {
+
+void prepare_wait_mode_before_mpi() {
+  if (const auto forced = environment_mode()) {
+    set_mode(*forced, "forced by COHORT_WAIT");
+  } else {
+    // Every rank of the node may be starting too: only tasks beyond them count here.
+    const int ranks = launcher_ranks_on_node(), cores = node_cores();
+    const int runnable = std::max(1, runnable_median(std::chrono::milliseconds(1)) - (ranks - 1));
+    set_mode(choose_wait_mode(ranks, cores, runnable), auto_reason(ranks, cores, runnable));
+  }
+  // Open MPI reads its MCA parameters from the environment in MPI_Init; a user's own setting wins.
+  if (wait_mode() != WaitMode::kSpin) setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
+}
+
+void decide_wait_mode(int ranks_on_node) {
+  if (!environment_mode()) {
+    // Every rank sleeps between its samples, so what is runnable then is this rank and the rest of the machine.
+    MPI_Barrier(MPI_COMM_WORLD);
+    const int cores = node_cores(), runnable = runnable_median(std::chrono::milliseconds(2));
+    set_mode(choose_wait_mode(ranks_on_node, cores, runnable), auto_reason(ranks_on_node, cores, runnable));
+  }
+  // Blocking and non-blocking collectives do not match: every rank takes the politest choice.
+  int mine = static_cast<int>(wait_mode()), agreed = mine;
+  MPI_Allreduce(&mine, &agreed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (agreed != mine) set_mode(static_cast<WaitMode>(agreed), wait_mode_reason() + "; politer on another rank");
+}
+
+}  // namespace detail
+}  // namespace cohort::distributed
