@@ -55,7 +55,7 @@ void SweepOutputs::write_report(const Study& study) {
     const bool running = record.state == TrialState::kRunning || record.state == TrialState::kPending;
     auto cached = finished_curves_.find(id);
     if (cached == finished_curves_.end()) {
-      auto curve = report::read_curve(trial_metrics(sweep_.output_dir, id).string());
+      auto curve = report::read_curve(trial_metrics(sweep_.output_dir, id));
       if (running) {
         input.trials.push_back({record, std::move(curve)});
         continue;

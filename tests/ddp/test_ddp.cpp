@@ -6,6 +6,7 @@
 #include "cohort/job/training_job.h"
 #include "cohort/models/mlp.h"
 #include "cohort/strategies/ddp/ddp.h"
+#include "cohort/strategies/single.h"
 #include "unit/helpers.h"
 
 using cohort::config::Json;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "cohort/strategies/single.h"
 #include "cohort/strategies/model_parallel/model_parallel.h"
 #include "cohort/trainer/trainer.h"
 #include "common/temporary_directory.h"

@@ -51,7 +51,7 @@ Pipeline::Pipeline(PipelineOptions options)
   const int position = int(world_->rank() % stages_);
   pipeline_ = world_->split(int(replica_), position);
   if (pipeline_options_.data_parallel() > 1) replicas_ = world_->split(position, int(replica_));
-  link_ = std::make_unique<pipeline::StageLink>(pipeline_, pipeline_device_);
+  link_ = std::make_unique<pipeline::StageLink>(pipeline_, pipeline_options_.device());
 }
 
 int64_t Pipeline::stage() const { return pipeline_->rank(); }
@@ -79,7 +79,7 @@ void Pipeline::place_model() {
   // Only this rank's stage moves to the device; the rest of the model stays
   // where it was built and is never trained here. Module::to() swaps the data
   // in place, so the optimizer's references stay valid.
-  stage_->to(pipeline_device_);
+  stage_->to(pipeline_options_.device());
 }
 
 void Pipeline::build_reducer() {
@@ -98,7 +98,7 @@ void Pipeline::zero_grad() {
 trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const strategy::LossFn& loss,
                                  double weight, const strategy::MicroStep& micro_step, bool keep) {
   const auto& micro = micros[size_t(index)];
-  const auto& device = pipeline_device_;
+  const auto& device = pipeline_options_.device();
   torch::Tensor input;
   if (link_->first()) {
     input = micro.data.to(device, /*non_blocking=*/true);
@@ -179,7 +179,7 @@ void Pipeline::abandon_step() {
   if (reducer_) reducer_->set_synchronize(false);
 }
 
-bool Pipeline::any_rank(bool local) { return distributed::any_rank(*world_, local, pipeline_device_); }
+bool Pipeline::any_rank(bool local) { return distributed::any_rank(*world_, local, pipeline_options_.device()); }
 
 void Pipeline::step() {
   LocalModel::step();
@@ -197,14 +197,14 @@ trainer::Stats Pipeline::eval_step(const data::Batch& batch, const strategy::Los
 
 trainer::Stats Pipeline::share_last_stage(const trainer::Stats& stats) {
   if (stages_ == 1) return stats;
-  auto totals = stats_tensor(stats, pipeline_device_);
+  auto totals = stats_tensor(stats, pipeline_options_.device());
   pipeline_->broadcast(totals, int(stages_ - 1));
   return stats_from_tensor(totals);
 }
 
 trainer::Stats Pipeline::reduce(const trainer::Stats& local) {
   if (!replicas_) return local;
-  auto totals = stats_tensor(local, pipeline_device_);
+  auto totals = stats_tensor(local, pipeline_options_.device());
   replicas_->allreduce(totals, distributed::ReduceOp::kSum);
   return stats_from_tensor(totals);
 }
@@ -239,10 +239,10 @@ void Pipeline::gather_state() {
   // The copies of a stage are identical; the first copy's stages are gathered.
   if (replica_ != 0 || stages_ == 1) return;
   if (stage() != 0) {
-    distributed::send_bytes(*pipeline_, serialize_stage(), 0, pipeline_device_);
+    distributed::send_bytes(*pipeline_, serialize_stage(), 0, pipeline_options_.device());
     return;
   }
-  for (int source = 1; source < stages_; ++source) absorb_stage(source, distributed::recv_bytes(*pipeline_, source, pipeline_device_));
+  for (int source = 1; source < stages_; ++source) absorb_stage(source, distributed::recv_bytes(*pipeline_, source, pipeline_options_.device()));
   gathered_at_step_ = steps_;
 }
 
