@@ -30,6 +30,8 @@ const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
 constexpr double kTinyMass = 1e-300;
 // Optuna's multivariate bandwidth: 0.2 n^(-1 / (d + 4)) times the range.
 constexpr double kSigma0 = 0.2;
+// Scott's rule's factor (statsmodels' normal_reference, as BOHB).
+constexpr double kScott = 1.06;
 // The magic clip's largest divisor: no bandwidth below 1/100 of the range.
 constexpr double kMaxClipDivisor = 100.0;
 
@@ -48,7 +50,9 @@ Bounds bounds_of(const Dimension& dim) {
 }
 
 /// The standard normal's CDF, through erfc so the lower tail keeps its precision.
-double normal_cdf(double t) { return 0.5 * std::erfc(-t / M_SQRT2); }
+/// Past t = 8.3 the upper tail is below half an ulp of 1: no erfc needed,
+/// which makes rebuilds cheaper once kernels are narrow.
+double normal_cdf(double t) { return t > 8.3 ? 1.0 : 0.5 * std::erfc(-t / M_SQRT2); }
 
 /// log of the standard normal's mass on [a, b], a <= b, accurate in both tails.
 double log_mass(double a, double b) {
@@ -74,6 +78,7 @@ struct Mixture {
   std::vector<double> cumulative;  // n, normalised cumulative weights, to draw a component
   std::vector<double> mu;          // n x gaussian
   std::vector<double> sigma;       // n x gaussian
+  std::vector<double> inv_sigma;   // n x gaussian, 1 / sigma
   std::vector<double> log_const;   // n x gaussian
   std::vector<double> log_probs;   // n x choices (all categorical coordinates, one after another)
   std::vector<size_t> offset;      // per categorical coordinate: where its choices start in a row
@@ -109,6 +114,14 @@ std::vector<double> neighbour_sigmas(const std::vector<double>& mus, const Bound
 /// Optuna's multivariate bandwidth on a unit range: 0.2 n^(-1 / (d + 4)).
 double scott_like(double n, double d) { return kSigma0 * std::pow(std::max(n, 1.0), -1.0 / (d + 4.0)); }
 
+/// The standard deviation of `values` (two passes: no cancellation when they are close together).
+double spread(const std::vector<double>& values) {
+  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
+  double squares = 0.0;
+  for (const double v : values) squares += (v - mean) * (v - mean);
+  return std::sqrt(squares / double(values.size()));
+}
+
 class MixtureBuilder {
  public:
   MixtureBuilder(const Layout& layout, const TpeOptions& options) : layout_(layout), options_(options) {}
@@ -120,6 +133,7 @@ class MixtureBuilder {
     set_weights(kernels, m);
     m.mu.resize(m.n * layout_.gaussian);
     m.sigma.resize(m.n * layout_.gaussian);
+    m.inv_sigma.resize(m.n * layout_.gaussian);
     m.log_const.resize(m.n * layout_.gaussian);
     for (const auto& dim : layout_.dimensions) {
       if (dim.type == Type::kCategorical) {
@@ -152,8 +166,15 @@ class MixtureBuilder {
   std::vector<double> sigmas(const std::vector<double>& mus, const Bounds& bounds) const {
     const double range = bounds.high - bounds.low;
     const double n = double(mus.size()), d = double(layout_.dimensions.size());
-    std::vector<double> out = options_.multivariate() ? std::vector<double>(mus.size(), scott_like(n, d) * range)
-                                                      : neighbour_sigmas(mus, bounds);
+    std::vector<double> out;
+    if (options_.multivariate()) {
+      double sigma = scott_like(n, d) * range;
+      if (options_.adaptive_bandwidth() && mus.size() >= 2)
+        sigma = std::min(sigma, kScott * spread(mus) * std::pow(n, -1.0 / (d + 4.0)));
+      out.assign(mus.size(), sigma);
+    } else {
+      out = neighbour_sigmas(mus, bounds);
+    }
     // Optuna counts the prior among the kernels here.
     const double floor = options_.magic_clip() ? range / std::min(kMaxClipDivisor, 2.0 + n) : 1e-12 * range;
     for (double& s : out) s = std::clamp(s, floor, range);
@@ -175,6 +196,7 @@ class MixtureBuilder {
       if (dim.type == Type::kContinuous) constant -= std::log(s) + kLogSqrt2Pi;
       m.mu[i * g + c] = mu;
       m.sigma[i * g + c] = s;
+      m.inv_sigma[i * g + c] = 1.0 / s;
       m.log_const[i * g + c] = constant;
     }
   }
@@ -201,16 +223,22 @@ class MixtureBuilder {
   const TpeOptions& options_;
 };
 
-/// The log kernel of component i at x on Gaussian coordinate `dim`.
-double log_kernel(const Mixture& m, size_t i, const Dimension& dim, const Bounds& bounds, size_t g, double x) {
-  const size_t at = i * g + dim.slot;
-  const double mu = m.mu[at], s = m.sigma[at];
-  if (dim.type == Type::kContinuous) {
-    const double t = (x - mu) / s;
-    return m.log_const[at] - 0.5 * t * t;
+/// Adds every component's log kernel at x on Gaussian coordinate `dim` to `exponents`.
+void add_log_kernels(const Mixture& m, const Dimension& dim, size_t g, double x, double* exponents) {
+  const double* mu = m.mu.data() + dim.slot;
+  const double* inv = m.inv_sigma.data() + dim.slot;
+  const double* constant = m.log_const.data() + dim.slot;
+  if (dim.type == Type::kContinuous) {  // the hot loop: no branch, no erf
+    for (size_t i = 0; i < m.n; ++i) {
+      const double t = (x - mu[i * g]) * inv[i * g];
+      exponents[i] += constant[i * g] - 0.5 * t * t;
+    }
+    return;
   }
   // A level's kernel is the mass of its bin, [x - half, x + half].
-  return m.log_const[at] + log_mass((x - bounds.half_level - mu) / s, (x + bounds.half_level - mu) / s);
+  const double half = bounds_of(dim).half_level;
+  for (size_t i = 0; i < m.n; ++i)
+    exponents[i] += constant[i * g] + log_mass((x - half - mu[i * g]) * inv[i * g], (x + half - mu[i * g]) * inv[i * g]);
 }
 
 /// The coordinates one density ranks together: every dimension
@@ -230,9 +258,7 @@ double log_density(const Mixture& m, const Layout& layout, const Group& group, c
       for (size_t i = 0; i < m.n; ++i) exponents[i] += m.log_probs[i * m.choices + column];
       continue;
     }
-    const Bounds bounds = bounds_of(dim);
-    const double value = x.units[dim.slot];
-    for (size_t i = 0; i < m.n; ++i) exponents[i] += log_kernel(m, i, dim, bounds, layout.gaussian, value);
+    add_log_kernels(m, dim, layout.gaussian, x.units[dim.slot], exponents.data());
   }
   const double top = *std::max_element(exponents.begin(), exponents.end());
   double sum = 0.0;  // log-sum-exp: no underflow however far x is
