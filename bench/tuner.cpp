@@ -118,6 +118,7 @@ void set_tpe_option(const std::string& assignment) {
   else if (key == "num_candidates") tpe_options.num_candidates(std::stoul(value));
   else if (key == "gamma_max") tpe_options.gamma_max(std::stoul(value));
   else if (key == "min_points") tpe_options.min_points(std::stoul(value));
+  else if (key == "max_bad_kernels") tpe_options.max_bad_kernels(std::stoul(value));
   else throw std::invalid_argument("--tpe-set: unknown option " + key);
 }
 

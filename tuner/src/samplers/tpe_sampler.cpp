@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -438,12 +439,21 @@ void TpeSampler::rebuild() {
                               ? 1.0
                               : std::pow(budget / reference, options_.budget_exponent());
     const size_t good_count = gamma(points.size());
-    for (size_t r = 0; r < points.size(); ++r) {
-      const size_t row = points.ranked[r];
-      const Kernel kernel{points.units.data() + row * layout.gaussian,
-                          points.categories.data() + row * layout.categorical, weight};
-      (r < good_count ? good : bad).push_back(kernel);
+    auto kernel = [&](size_t row, double w) {
+      return Kernel{points.units.data() + row * layout.gaussian, points.categories.data() + row * layout.categorical,
+                    w};
+    };
+    for (size_t r = 0; r < good_count; ++r) good.push_back(kernel(points.ranked[r], weight));
+    std::vector<size_t> rows(points.ranked.begin() + long(good_count), points.ranked.end());
+    const size_t limit = options_.max_bad_kernels();
+    double scale = 1.0;
+    if (limit > 0 && rows.size() > limit) {  // the most recent `limit`: the largest row indices
+      std::nth_element(rows.begin(), rows.begin() + long(limit), rows.end(), std::greater<size_t>());
+      scale = double(rows.size()) / double(limit);
+      rows.resize(limit);
+      std::sort(rows.begin(), rows.end());  // a fixed order, so sums repeat exactly
     }
+    for (const size_t row : rows) bad.push_back(kernel(row, weight * scale));
   }
   if (options_.constant_liar()) {
     // A running configuration that has no result yet counts as bad, at full weight:

@@ -57,6 +57,12 @@ struct TpeOptions {
   /// How fast a kernel's weight falls below the reference budget: 0 treats
   /// every budget alike, 1 weighs an observation by its cost.
   COHORT_ARG(double, budget_exponent) = 1.0;
+  /// The bad set's kernels per budget: past this many, only the most recent
+  /// are kept, their weights scaled up so the budget's bad mass stays the
+  /// same (0: keep all). Bounds the cost of a proposal when ASHA or Hyperband
+  /// run thousands of cheap trials; the recent ones lie where the model
+  /// looks now, which is where the ratio is decided.
+  COHORT_ARG(size_t, max_bad_kernels) = 256;
   /// Observations a budget needs to be the reference budget.
   COHORT_ARG(size_t, min_points) = 10;
 };
