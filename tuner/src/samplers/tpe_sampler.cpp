@@ -86,18 +86,16 @@ struct Mixture {
   size_t choices = 0;              // a row's width in log_probs
 };
 
-/// The bandwidths of the kernels at `mus` (one coordinate) by Optuna's
-/// univariate rule: the larger distance to a neighbour, the prior's centre
-/// and the bounds counting as neighbours; the outermost kernels take their
-/// inner distance (Optuna's consider_endpoints=False).
+/// The bandwidths of the kernels at `mus` (one coordinate) by Optuna's rule:
+/// the larger distance to a neighbour, the bounds counting as neighbours;
+/// the outermost kernels take their inner distance (Optuna's
+/// consider_endpoints=False).
 std::vector<double> neighbour_sigmas(const std::vector<double>& mus, const Bounds& bounds) {
-  std::vector<double> values = mus;
-  values.push_back(0.5 * (bounds.low + bounds.high));
-  std::vector<size_t> order(values.size());
+  std::vector<size_t> order(mus.size());
   std::iota(order.begin(), order.end(), size_t(0));
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return values[a] < values[b]; });
-  const size_t m = values.size();
-  auto at = [&](size_t k) { return values[order[k]]; };
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return mus[a] < mus[b]; });
+  const size_t m = mus.size();
+  auto at = [&](size_t k) { return mus[order[k]]; };
   std::vector<double> sigmas(m);
   for (size_t k = 0; k < m; ++k) {
     const double left = at(k) - (k > 0 ? at(k - 1) : bounds.low);
@@ -108,7 +106,6 @@ std::vector<double> neighbour_sigmas(const std::vector<double>& mus, const Bound
     sigmas[order[0]] = at(1) - at(0);
     sigmas[order[m - 1]] = at(m - 1) - at(m - 2);
   }
-  sigmas.pop_back();  // the prior's bandwidth is the range, set by the caller
   return sigmas;
 }
 
@@ -168,10 +165,9 @@ class MixtureBuilder {
     const double range = bounds.high - bounds.low;
     const double n = double(mus.size()), d = double(layout_.dimensions.size());
     std::vector<double> out;
-    if (options_.multivariate()) {
+    if (options_.multivariate() && options_.adaptive_bandwidth()) {
       double sigma = scott_like(n, d) * range;
-      if (options_.adaptive_bandwidth() && mus.size() >= 2)
-        sigma = std::min(sigma, kScott * spread(mus) * std::pow(n, -1.0 / (d + 4.0)));
+      if (mus.size() >= 2) sigma = std::min(sigma, kScott * spread(mus) * std::pow(n, -1.0 / (d + 4.0)));
       out.assign(mus.size(), sigma);
     } else {
       out = neighbour_sigmas(mus, bounds);
@@ -325,6 +321,19 @@ std::vector<Group> groups_of(const Layout& layout, bool multivariate) {
   return groups;
 }
 
+/// Optuna's default weights for n observations in the order observed: 1 for
+/// the latest 25, a ramp from 1/n up to 1 for the older ones (all 1 when
+/// `enabled` is false).
+std::vector<double> recency_weights(size_t n, bool enabled) {
+  constexpr size_t kFlat = 25;
+  std::vector<double> w(n, 1.0);
+  if (!enabled || n <= kFlat) return w;
+  const size_t ramp = n - kFlat;
+  for (size_t i = 0; i < ramp; ++i)
+    w[i] = ramp == 1 ? 1.0 / double(n) : 1.0 / double(n) + (1.0 - 1.0 / double(n)) * double(i) / double(ramp - 1);
+  return w;
+}
+
 /// A running trial: its configuration, in the model's coordinates.
 struct Running {
   std::string key;  // config.dump(): what identifies it among observations
@@ -451,9 +460,10 @@ void TpeSampler::rebuild() {
       std::nth_element(rows.begin(), rows.begin() + long(limit), rows.end(), std::greater<size_t>());
       scale = double(rows.size()) / double(limit);
       rows.resize(limit);
-      std::sort(rows.begin(), rows.end());  // a fixed order, so sums repeat exactly
     }
-    for (const size_t row : rows) bad.push_back(kernel(row, weight * scale));
+    std::sort(rows.begin(), rows.end());  // in the order observed, for the recency ramp
+    const auto ramp = recency_weights(rows.size(), options_.recency_weights());
+    for (size_t i = 0; i < rows.size(); ++i) bad.push_back(kernel(rows[i], weight * scale * ramp[i]));
   }
   if (options_.constant_liar()) {
     // A running configuration that has no result yet counts as bad, at full weight:

@@ -5,9 +5,10 @@
 //  - the observations are split into a good and a bad set by a quantile that
 //    grows with n, gamma(n) = min(ceil(gamma_fraction n), gamma_max);
 //  - each set is a Parzen mixture with one kernel per observation plus a wide
-//    prior kernel (weight prior_weight), with Optuna's bandwidths: neighbour
-//    distances per parameter (univariate) or a Scott-like rule (multivariate),
-//    clipped below by the "magic clip" range / min(100, 1 + kernels);
+//    prior kernel (weight prior_weight), with Optuna's bandwidths (neighbour
+//    distances per parameter) or, multivariate by default, Scott's rule on
+//    the centres' spread, clipped below by the "magic clip"
+//    range / min(100, 1 + kernels);
 //  - a proposal is the best of num_candidates candidates drawn from the good
 //    mixture, ranked by l(x) / g(x); per parameter (univariate) or jointly;
 //  - trials running at the time of a proposal count as bad (constant liar),
@@ -49,9 +50,14 @@ struct TpeOptions {
   COHORT_ARG(bool, multivariate) = true;
   /// Multivariate bandwidths from the spread of the kernels' centres
   /// (Scott's rule, 1.06 std n^(-1 / (d + 4)), as BOHB), where that is
-  /// narrower than Optuna's fixed 0.2 n^(-1 / (d + 4)) of the range: the good
-  /// density can then tighten around a basin it has found.
+  /// narrower than older Optuna's 0.2 n^(-1 / (d + 4)) of the range: the good
+  /// density can then tighten around a basin it has found. False (and always
+  /// when univariate): Optuna's rule, each kernel's larger distance to a
+  /// neighbour along each coordinate.
   COHORT_ARG(bool, adaptive_bandwidth) = true;
+  /// Optuna's default weights in the bad set: the latest 25 observations of a
+  /// budget weigh 1, older ones ramp down to 1/n.
+  COHORT_ARG(bool, recency_weights) = true;
   /// Count running trials as bad observations (constant liar).
   COHORT_ARG(bool, constant_liar) = true;
   /// How fast a kernel's weight falls below the reference budget: 0 treats
