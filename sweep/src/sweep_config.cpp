@@ -12,6 +12,7 @@
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/samplers/grid_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/samplers/tpe_sampler.h"
 #include "cohort/tuner/schedulers/asha.h"
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"
@@ -77,7 +78,18 @@ std::map<std::string, Schema> sampler_schemas() {
               Range::positive())
       .integer("min_points", 0, "observations each density needs for a model (0 = parameters + 1)",
                Range::at_least(0));
-  return {{"random", Schema()}, {"grid", Schema()}, {"bohb", bohb}};
+  const TpeOptions tpe_defaults;
+  Schema tpe;
+  tpe.integer("startup_trials", int64_t(tpe_defaults.startup_trials()), "prior draws before the model",
+              Range::at_least(0))
+      .integer("num_candidates", int64_t(tpe_defaults.num_candidates()), "candidates drawn per proposal",
+               Range::at_least(1))
+      .number("gamma_fraction", tpe_defaults.gamma_fraction(), "share of each budget's observations that are good",
+              Range{0.0, 1.0, true, false})
+      .number("prior_weight", tpe_defaults.prior_weight(), "weight of the prior kernel", Range::positive())
+      .boolean("multivariate", tpe_defaults.multivariate(), "one joint density (true) or one per parameter")
+      .boolean("constant_liar", tpe_defaults.constant_liar(), "count running trials as bad observations");
+  return {{"random", Schema()}, {"grid", Schema()}, {"bohb", bohb}, {"tpe", tpe}};
 }
 
 std::map<std::string, Schema> scheduler_schemas() {
@@ -187,7 +199,7 @@ config::Schema sweep_schema() {
   schema.object("objective", objective_schema(), "what a trial is judged by: a training metric, a command's "
                                                  "output or a test function")
       .object("budget", budget_schema(), "the budgets trials get, in epochs")
-      .variant("sampler", "random", sampler_schemas(), "where to look: random, grid or bohb")
+      .variant("sampler", "random", sampler_schemas(), "where to look: random, grid, bohb or tpe")
       .variant("scheduler", "fifo", scheduler_schemas(),
                "how much to spend on what: fifo, successive_halving, hyperband or asha")
       .integer("max_trials", 0, "start no more trials after this many (retries not counted; 0 = no limit)",
@@ -282,6 +294,14 @@ std::unique_ptr<Sampler> SweepConfig::make_sampler() const {
                                                     .bandwidth_factor(options.at("bandwidth_factor").get<double>())
                                                     .min_bandwidth(options.at("min_bandwidth").get<double>())
                                                     .min_points(options.at("min_points").get<size_t>()));
+  if (name == "tpe")
+    return std::make_unique<TpeSampler>(space, TpeOptions()
+                                                  .startup_trials(options.at("startup_trials").get<size_t>())
+                                                  .num_candidates(options.at("num_candidates").get<size_t>())
+                                                  .gamma_fraction(options.at("gamma_fraction").get<double>())
+                                                  .prior_weight(options.at("prior_weight").get<double>())
+                                                  .multivariate(options.at("multivariate").get<bool>())
+                                                  .constant_liar(options.at("constant_liar").get<bool>()));
   return std::make_unique<RandomSampler>(space);
 }
 
