@@ -109,8 +109,8 @@ std::vector<double> neighbour_sigmas(const std::vector<double>& mus, const Bound
   return sigmas;
 }
 
-/// Optuna's multivariate bandwidth on a unit range: 0.2 n^(-1 / (d + 4)).
-double scott_like(double n, double d) { return kSigma0 * std::pow(std::max(n, 1.0), -1.0 / (d + 4.0)); }
+/// Optuna's multivariate bandwidth before v4, on a unit range: 0.2 n^(-1 / (d + 4)).
+double older_optuna_sigma(double n, double d) { return kSigma0 * std::pow(std::max(n, 1.0), -1.0 / (d + 4.0)); }
 
 /// The standard deviation of `values` (two passes: no cancellation when they are close together).
 double spread(const std::vector<double>& values) {
@@ -166,7 +166,7 @@ class MixtureBuilder {
     const double n = double(mus.size()), d = double(layout_.dimensions.size());
     std::vector<double> out;
     if (options_.multivariate() && options_.adaptive_bandwidth()) {
-      double sigma = scott_like(n, d) * range;
+      double sigma = older_optuna_sigma(n, d) * range;
       if (mus.size() >= 2) sigma = std::min(sigma, kScott * spread(mus) * std::pow(n, -1.0 / (d + 4.0)));
       out.assign(mus.size(), sigma);
     } else {
