@@ -544,17 +544,18 @@ int main(int argc, char** argv) {
               << proposals << " proposals; median microseconds)\n\n"
               << "| sampler | observations | propose (model built) | observe + propose (model rebuilt) |\n"
               << "| --- | --- | --- | --- |\n";
-    for (const std::string sampler : {"bohb", "tpe"})
-    for (const size_t n : proposal_sizes) {
-      const ProposalTiming t = time_proposals(sampler, n, proposals, 7);
-      std::cout << fmt::format("| {} | {} | {:.1f} | {:.1f} |\n", sampler, n, t.propose_us, t.rebuild_us)
-                << std::flush;
-      lines.push_back({{"benchmark", "tuner"},
-                       {"measure", sampler + "_proposal_us"},
-                       {"observations", n},
-                       {"proposals", proposals},
-                       {"propose_us", t.propose_us},
-                       {"observe_and_propose_us", t.rebuild_us}});
+    for (const std::string sampler : {"bohb", "tpe"}) {
+      for (const size_t n : proposal_sizes) {
+        const ProposalTiming t = time_proposals(sampler, n, proposals, 7);
+        std::cout << fmt::format("| {} | {} | {:.1f} | {:.1f} |\n", sampler, n, t.propose_us, t.rebuild_us)
+                  << std::flush;
+        lines.push_back({{"benchmark", "tuner"},
+                         {"measure", sampler + "_proposal_us"},
+                         {"observations", n},
+                         {"proposals", proposals},
+                         {"propose_us", t.propose_us},
+                         {"observe_and_propose_us", t.rebuild_us}});
+      }
     }
     std::cout << "\n";
   }
