@@ -157,6 +157,42 @@ TEST_CASE("ASHA promotes the top 1/eta as soon as a rung allows, and never waits
   for (int i = 0; i < 5; ++i) CHECK(study.ask()->budget == 1);
 }
 
+namespace {
+
+/// A sampler whose every proposal beats all before it, as a model's may: x = 1 / (k + 1).
+class ImprovingSampler : public Sampler {
+ public:
+  ImprovingSampler() : Sampler(unit_space()) {}
+  std::optional<Proposal> propose(double, Rng&) override { return Proposal{Json{{"x", 1.0 / double(++count_)}}, true}; }
+
+ private:
+  int count_ = 0;
+};
+
+/// Trials per budget when ASHA runs an improving sampler for `trials` trials.
+std::map<double, int> asha_with_improving_sampler(bool quota, int64_t trials) {
+  Study study(std::make_unique<ImprovingSampler>(),
+              std::make_unique<AshaScheduler>(AshaOptions().min_budget(1).max_budget(9).eta(3).promotion_quota(quota)),
+              StudyOptions().seed(1).max_trials(trials));
+  run_sequentially(study, loss_is_x);
+  return trials_per_budget(study);
+}
+
+}  // namespace
+
+TEST_CASE("ASHA's promotion quota: improving proposals do not fill the top rungs", "[tuner][schedulers]") {
+  // Published ASHA promotes every newcomer that reaches its rung's top third:
+  // here each one does, so most trials run at the larger budgets.
+  const auto published = asha_with_improving_sampler(false, 90);
+  CHECK(published.at(9.0) > published.at(1.0) / 3);
+  // With the quota each rung promotes at most a third of what it completed, as successive halving.
+  const auto quota = asha_with_improving_sampler(true, 90);
+  CAPTURE(quota.at(1.0), quota.at(3.0), quota.at(9.0));
+  CHECK(quota.at(3.0) <= quota.at(1.0) / 3);
+  CHECK(quota.at(9.0) <= quota.at(3.0) / 3);
+  CHECK(quota.at(9.0) >= 1);
+}
+
 TEST_CASE("FIFO runs every grid point once at the full budget", "[tuner][schedulers]") {
   SearchSpace space;
   space.add(Parameter::grid("a", {1, 2, 3})).add(Parameter::choice("b", {"x", "y"}));

@@ -8,14 +8,20 @@
 #include <string>
 #include <vector>
 
+#include "encoding.h"
+
 namespace cohort::tuner {
 namespace {
 
-using Kind = Parameter::Kind;
+using detail::Dimension;
+using detail::Layout;
+using detail::layout_of;
+using detail::level_unit;
+using detail::Point;
+using detail::Points;
+using detail::unit_level;
+using Type = Dimension::Type;
 
-// Ints with more levels than this are modelled on the unit scale: summing a
-// discretised kernel over thousands of levels would cost more than it gains.
-constexpr size_t kMaxLevels = 128;
 // Truncated-normal draws before giving up and clamping. A bandwidth is at most
 // 1.06 * 0.5 (the largest std on [0, 1]), so at the default factor of 3 each
 // draw lands in [0, 1] with probability above 0.2: the clamp guards against
@@ -25,132 +31,6 @@ constexpr int kTruncationTries = 100;
 // cannot win on a ratio of two underflows.
 const double kLogDensityFloor = std::log(1e-32);
 const double kLogSqrt2Pi = 0.5 * std::log(2.0 * M_PI);
-
-/// How one parameter is modelled. Gaussian coordinates (continuous and
-/// levels) and categorical ones are stored in separate arrays; `slot` is the
-/// index in the dimension's array.
-struct Dimension {
-  enum class Type { kContinuous, kLevels, kCategorical };
-  size_t parameter = 0;  // index into the space's parameters
-  Type type = Type::kContinuous;
-  size_t levels = 0;  // kLevels and kCategorical
-  size_t slot = 0;
-};
-using Type = Dimension::Type;
-
-/// The space as the model sees it: its dimensions, and the values of the
-/// parameters that are not dimensions (fixed, or with a single value).
-struct Layout {
-  std::vector<Dimension> dimensions;
-  size_t gaussian = 0;     // continuous and levels coordinates
-  size_t categorical = 0;  // categorical coordinates
-  Json constants = Json::object();
-};
-
-Dimension dimension_of(const Parameter& p, size_t index, Layout& layout) {
-  if (p.is_continuous() || (p.kind == Kind::kInt && p.levels() > kMaxLevels))
-    return {index, Type::kContinuous, 0, layout.gaussian++};
-  if (p.is_categorical()) return {index, Type::kCategorical, p.levels(), layout.categorical++};
-  return {index, Type::kLevels, p.levels(), layout.gaussian++};
-}
-
-Layout layout_of(const SearchSpace& space) {
-  Layout layout;
-  const auto& parameters = space.parameters();
-  for (size_t i = 0; i < parameters.size(); ++i) {
-    const auto& p = parameters[i];
-    // A parameter with one value has nothing to learn: it is copied like a fixed one.
-    if (p.kind == Kind::kFixed || (!p.is_continuous() && p.levels() < 2)) {
-      layout.constants[p.path] = p.level(0);
-      continue;
-    }
-    layout.dimensions.push_back(dimension_of(p, i, layout));
-  }
-  return layout;
-}
-
-double level_unit(size_t level, size_t levels) { return double(level) / double(levels - 1); }
-size_t unit_level(double unit, size_t levels) { return size_t(std::llround(unit * double(levels - 1))); }
-
-/// A configuration in the model's coordinates.
-struct Point {
-  std::vector<double> units;       // unit values; j / (L - 1) for level j
-  std::vector<size_t> categories;  // category indices
-};
-
-/// A loss as it ranks: a NaN (a diverged run) as the worst.
-double rank_key(double loss) { return std::isnan(loss) ? std::numeric_limits<double>::infinity() : loss; }
-
-/// Every observation at one budget, one row per observation in the order
-/// observed, and the rows ranked by loss (ties by order of observation).
-/// The ranking is kept up to date on each observation (O(n) insertion), so a
-/// rebuild needs no sort.
-struct Points {
-  std::vector<double> units;       // n x gaussian
-  std::vector<size_t> categories;  // n x categorical
-  std::vector<double> losses;      // n
-  std::vector<size_t> ranked;      // row indices, best first
-  size_t size() const { return losses.size(); }
-
-  void add(const Point& point, double loss) {
-    units.insert(units.end(), point.units.begin(), point.units.end());
-    categories.insert(categories.end(), point.categories.begin(), point.categories.end());
-    losses.push_back(loss);
-    // After every equal loss: ties go by order of observation.
-    const auto at = std::upper_bound(ranked.begin(), ranked.end(), rank_key(loss),
-                                     [&](double key, size_t row) { return key < rank_key(losses[row]); });
-    ranked.insert(at, losses.size() - 1);
-  }
-};
-
-size_t level_index(const Parameter& p, const Json& value) {
-  const size_t index = p.index_of(value);  // an int below `low` wraps round to a huge index
-  if (index >= p.levels()) throw std::out_of_range("not a level");
-  return index;
-}
-
-void encode_value(const Parameter& p, const Dimension& dim, const Json& value, Point& point) {
-  switch (dim.type) {
-    case Type::kContinuous: {
-      const double unit = value.is_number() ? p.to_unit(value) : std::nan("");
-      if (!std::isfinite(unit)) throw std::out_of_range("not a number in range");
-      point.units[dim.slot] = std::clamp(unit, 0.0, 1.0);
-      break;
-    }
-    case Type::kLevels: point.units[dim.slot] = level_unit(level_index(p, value), dim.levels); break;
-    case Type::kCategorical: point.categories[dim.slot] = level_index(p, value); break;
-  }
-}
-
-Point encode(const Layout& layout, const SearchSpace& space, const Json& config) {
-  Point point{std::vector<double>(layout.gaussian), std::vector<size_t>(layout.categorical)};
-  for (const auto& dim : layout.dimensions) {
-    const auto& p = space.parameters()[dim.parameter];
-    const auto found = config.is_object() ? config.find(p.path) : config.end();
-    if (found == config.end())
-      throw std::invalid_argument("BohbSampler: the observed config has no \"" + p.path + "\".");
-    try {
-      encode_value(p, dim, *found, point);
-    } catch (const std::exception&) {  // out_of_range, or nlohmann's type_error
-      throw std::invalid_argument("BohbSampler: \"" + p.path + "\": " + found->dump() +
-                                  " is not a value the parameter can take.");
-    }
-  }
-  return point;
-}
-
-Json decode(const Layout& layout, const SearchSpace& space, const Point& point) {
-  Json config = layout.constants;
-  for (const auto& dim : layout.dimensions) {
-    const auto& p = space.parameters()[dim.parameter];
-    switch (dim.type) {
-      case Type::kContinuous: config[p.path] = p.from_unit(point.units[dim.slot]); break;
-      case Type::kLevels: config[p.path] = p.level(unit_level(point.units[dim.slot], dim.levels)); break;
-      case Type::kCategorical: config[p.path] = p.level(point.categories[dim.slot]); break;
-    }
-  }
-  return config;
-}
 
 /// Scratch space for scoring, reused across candidates to avoid allocations.
 struct Scratch {
@@ -371,7 +251,7 @@ void draw_candidate(const Density& good, const Layout& layout, double factor, Rn
 /// The candidate with the highest l(x) / g(x) among `options.num_candidates()`.
 Proposal best_candidate(const Model& model, const Layout& layout, const SearchSpace& space,
                         const BohbOptions& options, Rng& rng) {
-  Point candidate{std::vector<double>(layout.gaussian), std::vector<size_t>(layout.categorical)};
+  Point candidate = detail::empty_point(layout);
   Point best;
   double best_score = -std::numeric_limits<double>::infinity();
   Scratch scratch;
@@ -385,7 +265,7 @@ Proposal best_candidate(const Model& model, const Layout& layout, const SearchSp
       best = candidate;
     }
   }
-  return Proposal{decode(layout, space, best), true};
+  return Proposal{detail::decode(layout, space, best), true};
 }
 
 }  // namespace
@@ -427,7 +307,8 @@ size_t BohbSampler::good_count(size_t n) const {
 }
 
 void BohbSampler::observe(const Observation& observation) {
-  const Point point = encode(state_->layout, space_, observation.config);  // throws before anything changes
+  // Throws before anything changes.
+  const Point point = detail::encode(state_->layout, space_, observation.config, "BohbSampler");
   state_->points[observation.budget].add(point, observation.loss);
   state_->stale = true;
 }

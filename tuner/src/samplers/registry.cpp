@@ -3,6 +3,7 @@
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/samplers/grid_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/samplers/tpe_sampler.h"
 
 namespace cohort::tuner {
 namespace {
@@ -38,6 +39,30 @@ std::unique_ptr<Sampler> make_bohb(const Json& options, const SearchSpace& space
                                                   .min_points(options.at("min_points").get<size_t>()));
 }
 
+Schema tpe_schema() {
+  const TpeOptions defaults;
+  return Schema()
+      .integer("startup_trials", int64_t(defaults.startup_trials()), "prior draws before the model",
+               Range::at_least(0))
+      .integer("num_candidates", int64_t(defaults.num_candidates()), "candidates drawn per proposal",
+               Range::at_least(1))
+      .number("gamma_fraction", defaults.gamma_fraction(), "share of each budget's observations that are good",
+              Range{0.0, 1.0, true, false})
+      .number("prior_weight", defaults.prior_weight(), "weight of the prior kernel", Range::positive())
+      .boolean("multivariate", defaults.multivariate(), "one joint density (true) or one per parameter")
+      .boolean("constant_liar", defaults.constant_liar(), "count running trials as bad observations");
+}
+
+std::unique_ptr<Sampler> make_tpe(const Json& options, const SearchSpace& space) {
+  return std::make_unique<TpeSampler>(space, TpeOptions()
+                                                 .startup_trials(options.at("startup_trials").get<size_t>())
+                                                 .num_candidates(options.at("num_candidates").get<size_t>())
+                                                 .gamma_fraction(options.at("gamma_fraction").get<double>())
+                                                 .prior_weight(options.at("prior_weight").get<double>())
+                                                 .multivariate(options.at("multivariate").get<bool>())
+                                                 .constant_liar(options.at("constant_liar").get<bool>()));
+}
+
 }  // namespace
 
 SamplerRegistry& sampler_registry() {
@@ -50,6 +75,7 @@ SamplerRegistry& sampler_registry() {
       return std::make_unique<GridSampler>(space);
     });
     built.add("bohb", bohb_schema(), make_bohb);
+    built.add("tpe", tpe_schema(), make_tpe);
     return built;
   }();
   return registry;

@@ -5,11 +5,14 @@
 namespace cohort::tuner {
 
 AshaScheduler::AshaScheduler(AshaOptions options)
-    : ladder_(options.min_budget(), options.max_budget(), options.eta()), rungs_(size_t(ladder_.s_max()) + 1) {}
+    : options_(options),
+      ladder_(options.min_budget(), options.max_budget(), options.eta()),
+      rungs_(size_t(ladder_.s_max()) + 1) {}
 
 std::optional<int64_t> AshaScheduler::promotable(int rung) const {
   const auto& state = rungs_[size_t(rung)];
   const size_t top = state.completed.size() / size_t(ladder_.eta());
+  if (options_.promotion_quota() && state.promoted.size() >= top) return std::nullopt;
   if (state.first_unpromoted < top) return state.completed[state.first_unpromoted].config;
   return std::nullopt;
 }

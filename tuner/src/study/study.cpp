@@ -134,6 +134,7 @@ Trial Study::start(Trial trial) {
   const double submitted = wall_clock_seconds();
   if (journal_ && !replaying_) journal_->append({{"event", "ask"}, {"time", submitted}, {"trial", trial_to_json(trial)}});
   configs_.at(size_t(trial.config_id)).last_trial = trial.id;
+  sampler_->trial_started(trial.config, trial.budget);
   trials_[trial.id] = TrialRecord{trial, TrialState::kRunning, std::nullopt, "", Json::object(), submitted, 0.0};
   ++running_;
   return trial;
@@ -178,6 +179,7 @@ void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
   --running_;
   const Trial& trial = record.trial;
   const Slot slot{trial.config_id, trial.budget, trial.bracket, trial.rung};
+  sampler_->trial_ended(trial.config, trial.budget);
   if (result.state == TrialState::kCompleted) {
     record.value = result.value;
     if (!best_ || beats(options_.direction(), record, trials_.at(*best_))) best_ = trial_id;

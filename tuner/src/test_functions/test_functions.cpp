@@ -10,11 +10,11 @@
 #include <fmt/format.h>
 
 #include "cohort/core/error.h"
+#include "common.h"
 
 namespace cohort::tuner {
-namespace {
+namespace detail {
 
-/// The number at `path`; a clear error rather than nlohmann's when it is missing.
 double number_at(const Json& config, const std::string& path, const std::string& objective) {
   const auto it = config.find(path);
   if (it == config.end() || !it->is_number())
@@ -22,48 +22,42 @@ double number_at(const Json& config, const std::string& path, const std::string&
   return it->get<double>();
 }
 
-/// FNV-1a, 64 bits: defined byte by byte, unlike std::hash, so seeds (and so
-/// every noisy loss) are the same on every platform.
-class Fnv1a {
- public:
-  void add(const void* data, size_t size) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) {
-      hash_ ^= bytes[i];
-      hash_ *= 0x100000001b3ULL;
-    }
+void Fnv1a::add(const void* data, size_t size) {
+  const auto* bytes = static_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < size; ++i) {
+    hash_ ^= bytes[i];
+    hash_ *= 0x100000001b3ULL;
   }
-  /// The value's bit pattern, least significant byte first whatever the host's byte order.
-  void add(double value) {
-    uint64_t bits = 0;
-    std::memcpy(&bits, &value, sizeof bits);
-    std::array<unsigned char, 8> bytes{};
-    for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(bits >> (8 * i));
-    add(bytes.data(), bytes.size());
-  }
-  uint64_t value() const { return hash_; }
+}
 
- private:
-  uint64_t hash_ = 0xcbf29ce484222325ULL;
-};
+void Fnv1a::add(double value) {
+  uint64_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  std::array<unsigned char, 8> bytes{};
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<unsigned char>(bits >> (8 * i));
+  add(bytes.data(), bytes.size());
+}
 
-/// "x1".."xN" uniform on [low, high].
-SearchSpace uniform_box(int dims, double low, double high, const std::string& prefix = "x") {
+uint64_t evaluation_seed(const Json& config, double budget) {
+  Fnv1a hash;
+  const std::string text = config.dump();
+  hash.add(text.data(), text.size());
+  hash.add(budget);
+  return hash.value();
+}
+
+SearchSpace uniform_box(int dims, double low, double high, const std::string& prefix) {
   SearchSpace space;
   for (int i = 1; i <= dims; ++i) space.add(Parameter::uniform(prefix + std::to_string(i), low, high));
   return space;
 }
 
-double branin_value(double x1, double x2) {
-  const double b = 5.1 / (4.0 * M_PI * M_PI);
-  const double c = 5.0 / M_PI;
-  const double t = 1.0 / (8.0 * M_PI);
-  const double q = x2 - b * x1 * x1 + c * x1 - 6.0;
-  return q * q + 10.0 * (1.0 - t) * std::cos(x1) + 10.0;
+double branin_value(double x1, double x2, const BraninConstants& k) {
+  const double q = x2 - k.b * x1 * x1 + k.c * x1 - 6.0;
+  return q * q + 10.0 * (1.0 - k.t) * std::cos(x1) + 10.0;
 }
 
-double hartmann6_value(const std::array<double, 6>& x) {
-  static constexpr double kAlpha[4] = {1.0, 1.2, 3.0, 3.2};
+double hartmann6_value(const std::array<double, 6>& x, const std::array<double, 4>& alpha) {
   static constexpr double kA[4][6] = {{10, 3, 17, 3.5, 1.7, 8},
                                       {0.05, 10, 17, 0.1, 8, 14},
                                       {3, 3.5, 1.7, 10, 17, 8},
@@ -79,10 +73,23 @@ double hartmann6_value(const std::array<double, 6>& x) {
       const double d = x[j] - kP[i][j] * 1e-4;
       exponent += kA[i][j] * d * d;
     }
-    sum += kAlpha[i] * std::exp(-exponent);
+    sum += alpha[i] * std::exp(-exponent);
   }
   return -sum;
 }
+
+std::array<double, 6> hartmann6_point(const Json& config, const std::string& objective) {
+  std::array<double, 6> x{};
+  for (size_t j = 0; j < x.size(); ++j) x[j] = number_at(config, "x" + std::to_string(j + 1), objective);
+  return x;
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::number_at;
+using detail::uniform_box;
 
 /// The mean of `samples` Bernoulli(p) draws.
 double bernoulli_mean(Rng& rng, double p, int64_t samples) {
@@ -101,7 +108,7 @@ TestObjective branin() {
   objective.min_budget = 1.0;
   objective.max_budget = 243.0;
   objective.evaluate = [](const Json& config, double /*budget*/) {
-    return branin_value(number_at(config, "x1", "branin"), number_at(config, "x2", "branin"));
+    return detail::branin_value(number_at(config, "x1", "branin"), number_at(config, "x2", "branin"));
   };
   return objective;
 }
@@ -114,9 +121,7 @@ TestObjective hartmann6() {
   objective.min_budget = 1.0;
   objective.max_budget = 243.0;
   objective.evaluate = [](const Json& config, double /*budget*/) {
-    std::array<double, 6> x{};
-    for (size_t j = 0; j < x.size(); ++j) x[j] = number_at(config, "x" + std::to_string(j + 1), "hartmann6");
-    return hartmann6_value(x);
+    return detail::hartmann6_value(detail::hartmann6_point(config, "hartmann6"));
   };
   return objective;
 }
@@ -138,11 +143,7 @@ TestObjective counting_ones(int categorical, int continuous) {
   objective.evaluate = [categorical, continuous, name](const Json& config, double budget) {
     if (!std::isfinite(budget)) throw std::invalid_argument(fmt::format("{}: the budget must be finite", name));
     // Seeded by what is evaluated, so repeating an evaluation repeats its noise.
-    Fnv1a hash;
-    const std::string text = config.dump();
-    hash.add(text.data(), text.size());
-    hash.add(budget);
-    Rng rng(hash.value());
+    Rng rng(detail::evaluation_seed(config, budget));
     const auto samples = std::max<int64_t>(1, std::llround(budget));
     double total = 0.0;
     for (int i = 1; i <= categorical; ++i) total += number_at(config, "c" + std::to_string(i), name);

@@ -36,6 +36,15 @@ class Sampler {
   /// a crash says nothing about the objective.
   virtual void observe(const Observation& observation) { (void)observation; }
 
+  /// A trial of `config` at `budget` started; it is pending until
+  /// trial_ended(). A sampler asked while others run can use this not to
+  /// propose near-copies of what is already running (TPE's constant liar).
+  virtual void trial_started(const Json& config, double budget) { (void)config, (void)budget; }
+
+  /// A trial announced by trial_started() ended, whatever its outcome (a
+  /// completed one is observe()d right after).
+  virtual void trial_ended(const Json& config, double budget) { (void)config, (void)budget; }
+
   const SearchSpace& space() const { return space_; }
 
  protected:

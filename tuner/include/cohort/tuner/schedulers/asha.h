@@ -18,6 +18,14 @@ struct AshaOptions {
   COHORT_ARG(double, min_budget) = 1.0;
   COHORT_ARG(double, max_budget) = 81.0;
   COHORT_ARG(int64_t, eta) = 3;
+  /// A rung promotes at most floor(completed / eta) configurations in all, as
+  /// synchronous successive halving would. Published ASHA (false) promotes any
+  /// configuration that reaches its rung's top 1/eta: with a sampler whose
+  /// proposals improve over time (a model), most newcomers do, so the top
+  /// rungs fill with near-copies and take the budget. With the quota the best
+  /// unpromoted configuration still goes first; it waits for its rung to grow
+  /// instead, and each rung's budget stays that of successive halving.
+  COHORT_ARG(bool, promotion_quota) = true;
 };
 
 class AshaScheduler : public Scheduler {
@@ -47,6 +55,7 @@ class AshaScheduler : public Scheduler {
   };
   std::optional<int64_t> promotable(int rung) const;
 
+  AshaOptions options_;
   BudgetLadder ladder_;
   std::vector<Rung> rungs_;
   int64_t order_ = 0;
