@@ -55,10 +55,10 @@ bool eventually(Predicate predicate, std::chrono::milliseconds limit = 5000ms) {
 TEST_CASE("watchdog: the message names the operation, its size and the communicator", "[watchdog]") {
   auto operation = cd::describe_tensor("allreduce(sum)", torch::zeros({1024}));
   operation.sequence = 3;
-  CHECK(cd::describe(operation) == "allreduce(sum) #3 of 1024 float32 elements (4 KB)");
+  CHECK(cd::describe(operation) == "allreduce(sum) #3 of 1024 float32 elements (4.0 KiB)");
   const auto message = cd::timeout_message(operation, {"mpi", 0, 2, 2.5}, "not arrived: rank 1 (still at #2)");
   CHECK(message ==
-        "watchdog: allreduce(sum) #3 of 1024 float32 elements (4 KB) on the mpi communicator (rank 0 of 2) did "
+        "watchdog: allreduce(sum) #3 of 1024 float32 elements (4.0 KiB) on the mpi communicator (rank 0 of 2) did "
         "not finish within 2.5 s; not arrived: rank 1 (still at #2). Aborting the job.");
 
   auto list = cd::describe_tensors("broadcast", {torch::zeros({10}, torch::kHalf), torch::zeros({6}, torch::kHalf)});

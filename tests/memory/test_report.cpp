@@ -19,8 +19,10 @@ TEST_CASE("a memory report has the process's resident memory and its peak", "[me
   CHECK(json.at("cpu_peak_rss_mb").get<double>() >= json.at("cpu_rss_mb").get<double>());
   CHECK(json.at("cuda").is_array());
   CHECK_THAT(report.format(), Contains("rss ") && Contains("(peak "));
-  CHECK(memory::format_bytes(1536.0 * 1024 * 1024) == "1.50 GB");
-  CHECK(memory::format_bytes(5.0 * 1024 * 1024) == "5.0 MB");
+  CHECK(memory::format_bytes(1536.0 * 1024 * 1024) == "1.50 GiB");
+  CHECK(memory::format_bytes(5.0 * 1024 * 1024) == "5.0 MiB");
+  CHECK(memory::format_bytes(4096) == "4.0 KiB");
+  CHECK(memory::format_bytes(32) == "32 B");
 }
 
 TEST_CASE("a report can be asked for, once per request", "[memory][report]") {

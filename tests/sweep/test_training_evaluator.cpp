@@ -86,7 +86,7 @@ TEST_CASE("a trial trains on the group it is handed and logs to its own file, le
   CHECK(spdlog::default_logger() == before);
   std::ifstream log(root / "trials/0/train.log");
   const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
-  CHECK_THAT(text, Contains("epoch 1 train_loss"));
+  CHECK_THAT(text, Contains("epoch 1/3 train_loss"));
 }
 
 TEST_CASE("a trial handed out again continues from its own checkpoint before its budget", "[evaluator][promotion]") {

@@ -54,7 +54,7 @@ struct CommunicatorInfo {
   double timeout_s = 0;
 };
 
-/// "allreduce(sum) #3 of 1024 float32 elements (4 KB)".
+/// "allreduce(sum) #3 of 1024 float32 elements (4.0 KiB)".
 std::string describe(const OperationInfo& operation);
 
 /// The arrivals part of the message for a send or recv, which are not

@@ -110,9 +110,10 @@ nlohmann::json MemoryReport::to_json() const {
 
 std::string format_bytes(double bytes) {
   if (bytes < 0) return "-" + format_bytes(-bytes);
-  if (bytes >= 1024.0 * kMiB) return fmt::format("{:.2f} GB", bytes / (1024.0 * kMiB));
-  if (bytes >= kMiB) return fmt::format("{:.1f} MB", bytes / kMiB);
-  return fmt::format("{:.0f} KB", bytes / 1024.0);
+  if (bytes >= 1024.0 * kMiB) return fmt::format("{:.2f} GiB", bytes / (1024.0 * kMiB));
+  if (bytes >= kMiB) return fmt::format("{:.1f} MiB", bytes / kMiB);
+  if (bytes >= 1024.0) return fmt::format("{:.1f} KiB", bytes / 1024.0);
+  return fmt::format("{:.0f} B", bytes);
 }
 
 std::string MemoryReport::format() const {

@@ -50,10 +50,11 @@ bool cuda_in_use();
 /// Forgets the peak CUDA figures, so the next report's peak is since now.
 void reset_cuda_peaks();
 
-/// Bytes in a MiB (what format_bytes() calls an MB): the unit of every memory figure Cohort reports.
+/// Bytes in a MiB: the unit of every memory figure Cohort reports.
 inline constexpr double kMiB = 1024.0 * 1024.0;
 
-/// "1.5 GB", "512 MB", "48 KB".
+/// "1.50 GiB", "512.0 MiB", "4.0 KiB", "32 B": every size Cohort prints
+/// (memory reports, the watchdog's messages).
 std::string format_bytes(double bytes);
 
 /// Asks for a memory report at the next training step (async-signal-safe).
