@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <vector>
@@ -66,16 +67,18 @@ int runnable_now() {
   return 0;
 }
 
-/// The median of a few samples of runnable_now(), `gap` apart: one sample
-/// catches short-lived processes as often as it misses them.
-int runnable_median(std::chrono::milliseconds gap) {
-  std::vector<int> samples;
-  for (int i = 0; i < 5; ++i) {
+/// The fewest tasks runnable in a few samples of runnable_now(), `gap` apart.
+/// Work that holds a core (a busy process, a compiler) is runnable in every
+/// sample; what comes and goes within milliseconds (another rank of this job
+/// still leaving the barrier, the launcher's daemon) is not, and must not
+/// turn an idle node's job to the slower sleep mode.
+int runnable_floor(std::chrono::milliseconds gap) {
+  int fewest = std::numeric_limits<int>::max();
+  for (int i = 0; i < 7; ++i) {
     std::this_thread::sleep_for(gap);
-    samples.push_back(runnable_now());
+    fewest = std::min(fewest, runnable_now());
   }
-  std::nth_element(samples.begin(), samples.begin() + 2, samples.end());
-  return samples[2];
+  return fewest;
 }
 
 /// The ranks on this node as the launcher says, before MPI can tell; 1 if unknown.
@@ -170,7 +173,7 @@ void prepare_wait_mode_before_mpi() {
   } else {
     // Every rank of the node may be starting too: only tasks beyond them count here.
     const int ranks = launcher_ranks_on_node(), cores = node_cores();
-    const int runnable = std::max(1, runnable_median(std::chrono::milliseconds(1)) - (ranks - 1));
+    const int runnable = std::max(1, runnable_floor(std::chrono::milliseconds(1)) - (ranks - 1));
     set_mode(choose_wait_mode(ranks, cores, runnable), auto_reason(ranks, cores, runnable));
   }
   // Open MPI reads its MCA parameters from the environment in MPI_Init; a user's own setting wins.
@@ -181,7 +184,7 @@ void decide_wait_mode(int ranks_on_node) {
   if (!environment_mode()) {
     // Every rank sleeps between its samples, so what is runnable then is this rank and the rest of the machine.
     MPI_Barrier(MPI_COMM_WORLD);
-    const int cores = node_cores(), runnable = runnable_median(std::chrono::milliseconds(2));
+    const int cores = node_cores(), runnable = runnable_floor(std::chrono::milliseconds(2));
     set_mode(choose_wait_mode(ranks_on_node, cores, runnable), auto_reason(ranks_on_node, cores, runnable));
   }
   // Blocking and non-blocking collectives do not match: every rank takes the politest choice.
