@@ -2,7 +2,7 @@
 # Cohort's ddp strategy on the CPU at 2 ranks, side by side with PyTorch's own
 # DistributedDataParallel (bench/peers/pytorch_ddp.py) and a hand-written
 # LibTorch + MPI_Allreduce loop, then the bucket and overlap measurements.
-# Builds nothing: build first (cmake --build build --target cohort-bench-ddp).
+# Builds nothing: build first (make bench, which builds cohort-bench-ddp).
 #
 #   bench/run_ddp_benchmarks.sh [BUILD_DIR] [--quick] [--rounds N] [--out FILE]
 #                               [--contended busy|compile] [--wait auto|spin|yield|sleep]
@@ -60,7 +60,7 @@ case "$wait_mode" in
 esac
 bench="$build/bin/cohort-bench-ddp"
 if [ ! -x "$bench" ]; then
-  echo "run_ddp_benchmarks.sh: $bench does not exist; build it first (cmake --build $build --target cohort-bench-ddp)." >&2
+  echo "run_ddp_benchmarks.sh: $bench does not exist; build it first (make bench)." >&2
   exit 2
 fi
 PYTHON="${PYTHON:-python3}"

@@ -455,7 +455,7 @@ fi
 log "configuring ($GENERATOR, Release; Torch_DIR=$TORCH_DIR)"
 timeout --foreground $(( $(left) < 240 ? $(left) : 240 )) cmake -S "$SRC" -B "$BUILD" -G "$GENERATOR" -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_CXX_COMPILER="$CXX_BIN" -DTorch_DIR="$TORCH_DIR" -DTORCH_CUDA_ARCH_LIST="${ARCH:-9.0}" \
-  -DCOHORT_BUILD_TESTS=ON -DCOHORT_BUILD_APPS=ON -DCMAKE_POLICY_VERSION_MINIMUM=3.5 --no-warn-unused-cli \
+  -DCOHORT_BUILD_TESTS=ON -DCOHORT_BUILD_APPS=ON -DCOHORT_BUILD_BENCH=ON -DCMAKE_POLICY_VERSION_MINIMUM=3.5 --no-warn-unused-cli \
   "${NCCL_ARGS[@]}" "${DEP_ARGS[@]}" \
   >"$WORK/logs/configure.log" 2>&1
 rc=$?
