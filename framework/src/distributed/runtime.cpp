@@ -246,17 +246,29 @@ std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options,
   return mpi->duplicate(std::move(options));
 }
 
+#ifdef COHORT_WITH_NCCL
+namespace {
+
+/// An NCCL communicator on this rank's GPU (cuda:<local rank modulo the GPU
+/// count), bootstrapped over the ranks of `bootstrap` (null: one process).
+std::shared_ptr<Communicator> nccl_over(std::shared_ptr<detail::MpiCommunicator> bootstrap,
+                                        CommunicatorOptions options) {
+  if (!torch::cuda::is_available())
+    throw std::runtime_error("an NCCL communicator needs a CUDA GPU, and this machine has none.");
+  const auto device = static_cast<c10::DeviceIndex>(state().local_rank % torch::cuda::device_count());
+  return std::make_shared<detail::NcclCommunicator>(std::move(bootstrap), device, std::move(options));
+}
+
+}  // namespace
+#endif
+
 std::shared_ptr<Communicator> make_nccl_communicator(CommunicatorOptions options) {
 #ifdef COHORT_WITH_NCCL
   initialize();
-  if (!torch::cuda::is_available())
-    throw std::runtime_error("an NCCL communicator needs a CUDA GPU, and this machine has none.");
-  const auto& runtime = state();
-  const auto device = static_cast<c10::DeviceIndex>(runtime.local_rank % torch::cuda::device_count());
   std::shared_ptr<detail::MpiCommunicator> bootstrap;
-  if (runtime.mpi)
+  if (state().mpi)
     bootstrap = std::static_pointer_cast<detail::MpiCommunicator>(detail::make_mpi_world(options));
-  return std::make_shared<detail::NcclCommunicator>(std::move(bootstrap), device, std::move(options));
+  return nccl_over(std::move(bootstrap), std::move(options));
 #else
   throw std::runtime_error("an NCCL communicator was asked for, but this build of Cohort has no NCCL.");
 #endif
@@ -273,10 +285,7 @@ std::shared_ptr<Communicator> communicator_for(torch::DeviceType device, const s
     throw std::runtime_error(fmt::format(
         "an NCCL communicator is bootstrapped over an MPI communicator of the same ranks, not a {} one.",
         ranks->backend()));
-  if (!torch::cuda::is_available())
-    throw std::runtime_error("an NCCL communicator needs a CUDA GPU, and this machine has none.");
-  const auto index = static_cast<c10::DeviceIndex>(state().local_rank % torch::cuda::device_count());
-  return std::make_shared<detail::NcclCommunicator>(std::move(bootstrap), index, std::move(options));
+  return nccl_over(std::move(bootstrap), std::move(options));
 #else
   throw std::runtime_error("no communicator for CUDA tensors over several ranks: this build of Cohort has no NCCL.");
 #endif
