@@ -131,7 +131,7 @@ Measurement measure(int64_t micro_batches, const Settings& settings) {
   pipeline.prepare(torch::nn::AnyModule(model), optimizer);
   const cohort::data::Batch batch{torch::randn({settings.batch, settings.width}),
                                   torch::randint(0, settings.width, {settings.batch})};
-  const strategy::LossFn loss = cohort::trainer::cross_entropy;
+  const cohort::strategy::LossFn loss = cohort::trainer::cross_entropy;
   for (int64_t step = 0; step < settings.warmup_steps; ++step) pipeline.train_step(batch, loss);
 
   std::vector<double> throughputs, idle_shares;
