@@ -74,6 +74,7 @@ void save_checkpoint(const std::string& path, const strategy::Strategy& strategy
   archive.write("steps_done", torch::tensor(state.steps_done));
   archive.write("epoch_steps_done", torch::tensor(state.epoch_steps_done));
   archive.write("config", c10::IValue(state.config));
+  archive.write("callbacks", c10::IValue(state.callbacks));
   for (const auto& device : generator_devices())
     archive.write(generator_key(device), at::globalContext().defaultGenerator(device).get_state());
   strategy.save(archive);
@@ -100,6 +101,8 @@ CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& str
     if (archive.try_read("epoch_steps_done", epoch_steps)) state.epoch_steps_done = epoch_steps.item<int64_t>();
     archive.read("config", config);
     state.config = config.toStringRef();
+    c10::IValue callbacks;  // absent from checkpoints written before callbacks existed
+    if (archive.try_read("callbacks", callbacks) && callbacks.isString()) state.callbacks = callbacks.toStringRef();
     strategy.load(archive);
     if (scaler) scaler->load(archive);
     for (const auto& device : generator_devices()) {

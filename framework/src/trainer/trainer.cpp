@@ -1,5 +1,6 @@
 #include "cohort/trainer/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -60,9 +61,9 @@ Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optim
     : model_(std::move(model)),
       optimizer_(std::move(optimizer)),
       options_(std::move(options)),
+      log_(options_.logger() ? options_.logger() : spdlog::default_logger()),
       // The schedule keeps the configured rates before a checkpoint can replace them.
       schedule_(options_.lr_schedule(), optim::learning_rates(*optimizer_)),
-      log_(options_.logger() ? options_.logger() : spdlog::default_logger()),
       step_runner_(options_.step(), log_),
       progress_(options_.progress(), options_.log_every(), log_) {
   // The framework holds the interface only; the strategies live a layer above.
@@ -107,11 +108,17 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t end, int64_t s
       break;
     }
     learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
-    stats += step_runner_.run(*batch, strategy, options_.loss(), steps_done_ + 1);
+    const auto step = step_runner_.run(*batch, strategy, options_.loss(), steps_done_ + 1);
+    stats += step;
     ++steps_done_;
     ++epoch_steps_done_;
     watch_memory();
     progress_.update(epoch_steps_done_, stats);
+    if (options_.callbacks().empty()) continue;
+    const StepEnd end_of_step{steps_done_,     epochs_done_ + 1, epoch_steps_done_, steps_per_epoch,
+                              step.mean_loss(), learning_rate_,   batch->size(),     step.samples == 0};
+    for_each_callback([&](Callback& callback) { callback.on_step_end(*this, end_of_step); });
+    if (stop_agreed(/*mid_epoch=*/true)) break;
   }
   progress_.finish();
   return strategy.reduce(stats);
@@ -144,9 +151,14 @@ std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data:
   int64_t steps_per_epoch = train.num_batches();
   if (options_.max_steps_per_epoch() > 0) steps_per_epoch = std::min(steps_per_epoch, options_.max_steps_per_epoch());
   const auto stop = stop_position(fit.until_epochs(), steps_per_epoch);
+  stop_reason_.clear();
+  for_each_callback([&](Callback& callback) { callback.on_fit_begin(*this); });
   std::vector<EpochResult> results;
-  while (epochs_done_ < stop.epochs || (epochs_done_ == stop.epochs && epoch_steps_done_ < stop.steps))
+  while (!stop_agreed(/*mid_epoch=*/false) &&
+         (epochs_done_ < stop.epochs || (epochs_done_ == stop.epochs && epoch_steps_done_ < stop.steps)))
     results.push_back(run_epoch(train, validation, stop, steps_per_epoch, fit));
+  if (stop_requested()) log_->info("training stopped after step {}: {}", steps_done_, stop_reason_);
+  for_each_callback([&](Callback& callback) { callback.on_fit_end(*this); });
   return results;
 }
 
@@ -174,7 +186,9 @@ EpochResult Trainer::run_epoch(const data::DataLoader& train, const data::DataLo
   }
   result.epochs = double(epochs_done_) + double(epoch_steps_done_) / double(steps_per_epoch);
   record(result);
-  checkpoint_if_due(steps_per_epoch, /*at_stop=*/epochs_done_ == stop.epochs && epoch_steps_done_ == stop.steps);
+  for_each_callback([&](Callback& callback) { callback.on_epoch_end(*this, last_record_); });
+  const bool at_stop = (epochs_done_ == stop.epochs && epoch_steps_done_ == stop.steps) || stop_agreed(false);
+  checkpoint_if_due(steps_per_epoch, at_stop);
   return result;
 }
 
@@ -228,18 +242,22 @@ void Trainer::checkpoint_if_due(int64_t steps_per_epoch, bool at_stop) {
   // Where a run stops is always worth a checkpoint: a longer run may continue from it.
   if (!at_stop && epochs_done_ % every != 0 && epochs_done_ != options_.epochs()) return;
   options_.strategy()->gather_state();  // on every rank, before only the writer saves
-  if (!options_.strategy()->is_writer()) return;
   const auto directory = fs::path(options_.output_dir()) / run_layout::kCheckpoints;
   const auto path = (directory / checkpoint_name(epochs_done_, epoch_steps_done_, steps_per_epoch)).string();
-  save_checkpoint(path);
-  log_->debug("checkpoint written to {}", path);
+  for_each_callback([&](Callback& callback) { callback.on_checkpoint_begin(*this, path); });
+  if (options_.strategy()->is_writer()) {
+    save_checkpoint(path);
+    log_->debug("checkpoint written to {}", path);
+  }
+  for_each_callback([&](Callback& callback) { callback.on_checkpoint_end(*this, path); });
+  if (!options_.strategy()->is_writer()) return;
   auto existing = list_checkpoints(directory.string());
   const auto keep = options_.keep_checkpoints();
   for (size_t i = 0; keep > 0 && i + size_t(keep) < existing.size(); ++i) fs::remove(existing[i]);
 }
 
 void Trainer::save_checkpoint(const std::string& path) const {
-  CheckpointState state{epochs_done_, steps_done_, epoch_steps_done_, options_.config().dump()};
+  CheckpointState state{epochs_done_, steps_done_, epoch_steps_done_, options_.config().dump(), callback_states()};
   trainer::save_checkpoint(path, *options_.strategy(), state, step_runner_.loss_scaler());
 }
 
@@ -249,11 +267,49 @@ void Trainer::resume(const std::string& checkpoint) {
   epochs_done_ = state.epochs_done;
   epoch_steps_done_ = state.epoch_steps_done;
   steps_done_ = state.steps_done;
+  load_callback_states(state.callbacks);
   learning_rate_ = optim::learning_rates(*optimizer_).at(0);
   resumed_ = true;
   metrics_.reset();
   const auto part = epoch_steps_done_ > 0 ? fmt::format(" and {} steps of the next", epoch_steps_done_) : "";
   log_->info("resumed from {} after epoch {}{} (step {})", path, epochs_done_, part, steps_done_);
+}
+
+void Trainer::request_stop(const std::string& reason) {
+  if (stop_reason_.empty()) stop_reason_ = reason.empty() ? std::string("a callback asked to stop") : reason;
+}
+
+void Trainer::for_each_callback(const std::function<void(Callback&)>& call) {
+  for (const auto& callback : options_.callbacks()) call(*callback);
+}
+
+bool Trainer::stop_agreed(bool mid_epoch) {
+  const auto& callbacks = options_.callbacks();
+  if (callbacks.empty()) return false;
+  // A vote costs a collective: once per epoch, and after every step only for
+  // a callback that stops mid-epoch (its step-end view is this rank's own).
+  const bool votes = !mid_epoch || std::any_of(callbacks.begin(), callbacks.end(), [](const auto& callback) {
+    return callback->stops_mid_epoch();
+  });
+  if (votes && options_.strategy()->any_rank(stop_requested()) && !stop_requested())
+    stop_reason_ = "a callback on another rank asked to stop";
+  return votes && stop_requested();
+}
+
+std::string Trainer::callback_states() const {
+  auto states = nlohmann::json::object();
+  for (const auto& callback : options_.callbacks()) {
+    auto state = callback->state();
+    if (!state.is_null()) states[callback->name()] = std::move(state);
+  }
+  return states.dump();
+}
+
+void Trainer::load_callback_states(const std::string& states) {
+  const auto saved = nlohmann::json::parse(states, nullptr, /*allow_exceptions=*/false);
+  if (!saved.is_object()) return;
+  for (const auto& callback : options_.callbacks())
+    if (auto found = saved.find(callback->name()); found != saved.end()) callback->load_state(*found);
 }
 
 }  // namespace cohort::trainer

@@ -20,6 +20,8 @@ struct CheckpointState {
   /// a run stopped at a fractional budget continues from there.
   int64_t epoch_steps_done = 0;
   std::string config;  // the job's JSON config, so a checkpoint explains itself
+  /// The Trainer's callbacks' states as a JSON object {name: state} ("{}" when none).
+  std::string callbacks = "{}";
 };
 
 /// Writes `strategy`'s state, `state` and the RNG states to `path`: first to a

@@ -23,6 +23,7 @@
 #include "cohort/memory/memory_report.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/strategy/strategy.h"
+#include "cohort/trainer/callback.h"
 #include "cohort/trainer/metrics_log.h"
 #include "cohort/trainer/progress.h"
 #include "cohort/trainer/stats.h"
@@ -60,6 +61,9 @@ struct TrainerOptions {
   TORCH_ARG(memory::LeakDetectorOptions, leak_check) = {};
   /// Saved in checkpoints so each one says how it was made.
   TORCH_ARG(nlohmann::json, config) = nlohmann::json::object();
+  /// Called at fixed points of fit() on every rank (see callback.h); their
+  /// states go into checkpoints by name.
+  TORCH_ARG(Callbacks, callbacks) = {};
 };
 
 /// How far one fit() goes: what a sweep's trial changes from run to run,
@@ -139,6 +143,19 @@ class Trainer {
   /// Writes a checkpoint of the current state to `path` (atomically).
   void save_checkpoint(const std::string& path) const;
 
+  /// Asks training to stop cleanly (from a callback): at the end of the epoch,
+  /// or after the current step when the asking callback's stops_mid_epoch()
+  /// is true. The run evaluates, records and checkpoints there and fit()
+  /// returns. Requests are agreed over ranks: one rank asking stops them all.
+  void request_stop(const std::string& reason);
+  /// Whether a stop was asked, and why ("" when not).
+  bool stop_requested() const { return !stop_reason_.empty(); }
+  const std::string& stop_reason() const { return stop_reason_; }
+  /// Whether this process writes the job's logs, metrics and checkpoints.
+  bool is_writer() const { return options_.strategy()->is_writer(); }
+  /// The run's logger (TrainerOptions::logger or spdlog's default).
+  const std::shared_ptr<spdlog::logger>& logger() const { return log_; }
+
   /// Whole epochs done, and steps taken in the next one.
   int64_t epochs_done() const { return epochs_done_; }
   int64_t epoch_steps_done() const { return epoch_steps_done_; }
@@ -171,6 +188,12 @@ class Trainer {
   void watch_memory();
   void record(const EpochResult& result);
   void checkpoint_if_due(int64_t steps_per_epoch, bool at_stop);
+  /// Runs `call` on every callback.
+  void for_each_callback(const std::function<void(Callback&)>& call);
+  /// Whether a callback asked to stop, agreed over ranks when asked mid-epoch.
+  bool stop_agreed(bool mid_epoch);
+  std::string callback_states() const;
+  void load_callback_states(const std::string& states);
   /// Opens metrics.jsonl on the first record of this run. A fresh run
   /// replaces an earlier run's metrics and checkpoints in the same directory
   /// only then, so a run that fails before its first epoch ends leaves them be.
@@ -191,6 +214,7 @@ class Trainer {
   int64_t steps_done_ = 0;
   double learning_rate_ = 0.0;
   nlohmann::json last_record_;
+  std::string stop_reason_;
 };
 
 }  // namespace cohort::trainer
