@@ -45,7 +45,7 @@ int find_batch_size(const nlohmann::json& config, const std::string& source) {
     throw cohort::InputError("--find-batch-size runs on one process; start it without mpirun (the micro-batch that "
                              "fits one device fits each rank of ddp).");
   const auto& memory = config.at("memory");
-  const auto result = cohort::memory::find_batch_size(trainer.strategy(), trainer.options().loss(), *job.data().train,
+  const auto result = cohort::memory::find_batch_size(trainer.strategy(), trainer.options().task(), *job.data().train,
                                                       cohort::memory::BatchSizeSearchOptions()
                                                           .fraction(memory.at("fraction").get<double>())
                                                           .cpu_budget_mb(memory.at("cpu_budget_mb").get<int64_t>())
@@ -110,17 +110,23 @@ int run(const Arguments& args) {
   if (!args.resume.empty()) job.resume(args.resume);
   const auto epochs = job.fit();
   const auto test = job.test();
-  nlohmann::json summary = {{"event", "final"},
-                            {"epochs", job.trainer().epochs_done()},
-                            {"steps", job.trainer().steps_done()},
-                            {"test_loss", test.mean_loss()},
-                            {"test_accuracy", test.accuracy()}};
+  const auto& task = job.trainer().options().task();
+  const auto tested = cohort::trainer::stats_record("test", test, task);
+  nlohmann::json summary = {{"event", "final"}, {"epochs", job.trainer().epochs_done()},
+                            {"steps", job.trainer().steps_done()}};
+  std::string text;
+  for (const auto& [key, value] : tested.items()) {
+    if (key == "test_samples") continue;
+    summary[key] = value;
+    text += fmt::format("{}{} {:.4f}", text.empty() ? "" : " ", key, value.is_number() ? value.get<double>() : NAN);
+  }
   if (!epochs.empty()) {
     summary["train_loss"] = epochs.back().train.mean_loss();
     summary["samples_per_second"] = epochs.back().samples_per_second;
-    if (epochs.back().validation) summary["val_accuracy"] = epochs.back().validation->accuracy();
+    if (epochs.back().validation)
+      for (const auto& [name, value] : task.metric_values(*epochs.back().validation)) summary["val_" + name] = value;
   }
-  spdlog::info("test_loss {:.4f} test_accuracy {:.4f}", test.mean_loss(), test.accuracy());
+  spdlog::info("{}", text);
   if (rank == 0) std::cout << summary.dump() << std::endl;
   return cohort::kExitSuccess;
 }

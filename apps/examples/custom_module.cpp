@@ -29,7 +29,7 @@ int main() {
                                        .progress(cohort::trainer::ProgressStyle::kNone)
                                        .strategy(std::make_shared<cohort::strategies::Single>()));
   trainer.fit(loader);
-  const auto result = trainer.evaluate(loader);
-  std::cout << "accuracy " << result.accuracy() << "\n";
-  return result.accuracy() > 0.9 ? 0 : 1;
+  const auto accuracy = trainer.metrics(trainer.evaluate(loader)).at("accuracy");
+  std::cout << "accuracy " << accuracy << "\n";
+  return accuracy > 0.9 ? 0 : 1;
 }

@@ -20,7 +20,9 @@
 #include "cohort/device/device.h"
 #include "cohort/distributed/runtime.h"
 #include "cohort/strategies/registry.h"
+#include "cohort/task/metrics.h"
 #include "cohort/trainer/checkpoint.h"
+#include "cohort/trainer/early_stopping.h"
 #include "cohort/core/run_layout.h"
 
 namespace cohort::job {
@@ -65,7 +67,22 @@ Schema trainer_schema() {
                "stop each epoch after this many steps (0 = whole epoch)", Range::at_least(0))
       .choice("nonfinite_loss", "fail", {"fail", "skip"},
               "a step whose loss is inf or NaN: stop training naming the step (fail), or drop its gradients, warn and "
-              "go on (skip)");
+              "go on (skip)")
+      .string_list("metrics", {"accuracy"},
+                   "metrics reported beside the loss, as train_<name> and val_<name>: accuracy, top<k>_accuracy "
+                   "(e.g. top5_accuracy)")
+      .number("clip_grad_norm", 0.0,
+              "scale the gradients so their norm over the whole model is at most this, after the data-parallel "
+              "reduction (0 = off)",
+              Range::at_least(0))
+      .number("clip_grad_value", 0.0, "clamp every gradient element to [-value, value] (0 = off)", Range::at_least(0))
+      .integer("early_stopping_patience", 0,
+               "stop once early_stopping_metric has not improved for this many epochs, with a checkpoint there "
+               "(0 = off)",
+               Range::at_least(0))
+      .string("early_stopping_metric", "val_loss",
+              "the record's metric early stopping watches; lower is better for *_loss, *_mse and *_mae, higher for "
+              "the others");
 }
 
 Schema memory_schema() {
@@ -128,7 +145,17 @@ trainer::StepOptions step_options(const Json& config) {
       .oom_policy(config.at("memory").at("oom_policy").get<std::string>() == "fail" ? memory::OomPolicy::kFail
                                                                                    : memory::OomPolicy::kShrink)
       .nonfinite_loss(loop.at("nonfinite_loss").get<std::string>() == "skip" ? trainer::NonFiniteLoss::kSkip
-                                                                              : trainer::NonFiniteLoss::kFail);
+                                                                              : trainer::NonFiniteLoss::kFail)
+      .clip_grad_norm(loop.at("clip_grad_norm").get<double>())
+      .clip_grad_value(loop.at("clip_grad_value").get<double>());
+}
+
+trainer::Callbacks make_callbacks(const Json& loop) {
+  trainer::Callbacks callbacks;
+  if (const auto patience = loop.at("early_stopping_patience").get<int64_t>(); patience > 0)
+    callbacks.push_back(std::make_shared<trainer::EarlyStopping>(
+        trainer::EarlyStoppingOptions(loop.at("early_stopping_metric").get<std::string>()).patience(patience)));
+  return callbacks;
 }
 
 memory::LeakDetectorOptions leak_options(const Json& memory) {
@@ -219,6 +246,20 @@ std::shared_ptr<strategy::Strategy> make_strategy(const Json& config, const std:
   return named(source, [&] { return strategies::strategy_registry().create(config.at("strategy"), context.ranks); });
 }
 
+task::Task make_task(const Json& config) {
+  task::Metrics metrics;
+  // A config not validated yet (a sweep's base) has the default metrics.
+  const auto loop = config.value("trainer", Json::object());
+  for (const auto& name : loop.value("metrics", Json::array({"accuracy"}))) {
+    try {
+      metrics.push_back(task::metric_by_name(name.get<std::string>()));
+    } catch (const std::invalid_argument& error) {
+      throw InputError(fmt::format("\"trainer.metrics\": {}", error.what()));
+    }
+  }
+  return task::Task().metrics(std::move(metrics));
+}
+
 JobContext JobContext::world() {
   return JobContext{distributed::mpi_active() ? distributed::world(torch::kCPU) : nullptr, nullptr};
 }
@@ -269,6 +310,8 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
             .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
             .step(step_options(config_))
             .leak_check(leak_options(config_.at("memory")))
+            .task(make_task(config_))
+            .callbacks(make_callbacks(loop))
             .config(config_));
   });
   context_.logger->info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,

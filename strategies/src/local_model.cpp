@@ -1,8 +1,11 @@
 #include "cohort/strategies/local_model.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "cohort/precision/autocast.h"
+#include "cohort/trainer/checkpoint.h"
 
 namespace cohort::strategies {
 
@@ -22,28 +25,28 @@ void LocalModel::place_model() {
 
 void LocalModel::zero_grad() { optimizer_->zero_grad(); }
 
-torch::Tensor LocalModel::forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
+torch::Tensor LocalModel::forward(const data::Batch& batch, const task::Task& task,
+                                  const strategy::MicroStep& micro_step) {
   precision::AutocastGuard autocast(device_.type(), micro_step.autocast);
-  return model_.forward(input.to(device_, /*non_blocking=*/true));
+  return task.forward(model_, batch, device_);
 }
 
-trainer::Stats LocalModel::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
-  const auto target = micro.target.to(device_, /*non_blocking=*/true);
-  const auto output = forward(micro.data, micro_step);
-  const auto value = loss(output, target);
+trainer::Stats LocalModel::forward_backward(const data::Batch& micro, const task::Task& task,
+                                            const strategy::MicroStep& micro_step) {
+  const auto output = forward(micro, task, micro_step);
+  const auto value = task.loss(output, micro);
   if (micro_step.loss_weight == 1.0)
     value.backward();
   else
     (value * micro_step.loss_weight).backward();
-  return batch_stats(output.detach(), target, value.detach());
+  return task.measure(output.detach(), micro, value.detach());
 }
 
 void LocalModel::step() { optimizer_->step(); }
 
-trainer::Stats LocalModel::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
-  const auto target = batch.target.to(device_, /*non_blocking=*/true);
-  const auto output = forward(batch.data, strategy::MicroStep{});
-  return batch_stats(output, target, loss(output, target));
+trainer::Stats LocalModel::eval_step(const data::Batch& batch, const task::Task& task) {
+  const auto output = forward(batch, task, strategy::MicroStep{});
+  return task.measure(output, batch, task.loss(output, batch));
 }
 
 std::vector<torch::Tensor> LocalModel::parameters() const { return model_.ptr()->parameters(); }
@@ -60,18 +63,19 @@ void LocalModel::load(torch::serialize::InputArchive& archive) {
   torch::serialize::InputArchive model_archive, optimizer_archive;
   archive.read("model", model_archive);
   archive.read("optimizer", optimizer_archive);
+  trainer::check_state_matches(*model_.ptr(), model_archive);
   model_.ptr()->load(model_archive);
   place_model();
   optimizer_->load(optimizer_archive);
 }
 
-trainer::Stats batch_stats(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& loss) {
-  trainer::Stats stats;
-  stats.samples = output.size(0);
-  stats.loss_sum = loss.item<double>() * double(stats.samples);
-  if (output.dim() == 2 && target.dim() == 1 && target.scalar_type() == torch::kInt64)
-    stats.correct = output.argmax(1).eq(target).sum().item<int64_t>();
-  return stats;
+const torch::Tensor& single_input(const data::Batch& batch, const task::Task& task, const char* strategy) {
+  if (task.inputs().size() != 1)
+    throw std::invalid_argument(fmt::format(
+        "the {} strategy passes one tensor from stage to stage, but the model's forward() takes {} batch tensors "
+        "({}); use single, ddp or data_parallel for it",
+        strategy, task.inputs().size(), fmt::join(task.inputs(), ", ")));
+  return batch.at(task.inputs().front());
 }
 
 }  // namespace cohort::strategies

@@ -20,7 +20,7 @@ job::TrainingJob wide_job() {
 
 memory::BatchSizeSearchResult search_within(job::TrainingJob& job, double extra_mb) {
   const double rss = double(memory::proc_status_bytes("VmRSS")) / memory::kMiB;
-  return memory::find_batch_size(job.trainer().strategy(), job.trainer().options().loss(), *job.data().train,
+  return memory::find_batch_size(job.trainer().strategy(), job.trainer().options().task(), *job.data().train,
                                  memory::BatchSizeSearchOptions().cpu_budget_mb(int64_t(rss + extra_mb)));
 }
 
@@ -46,7 +46,7 @@ TEST_CASE("on the CPU the search finds a micro-batch within the budget, larger f
 
 TEST_CASE("a small model reaches the search's upper end and says so", "[memory][batch_size]") {
   job::TrainingJob job(cohort::testing::synthetic_config(), "test config");
-  const auto result = memory::find_batch_size(job.trainer().strategy(), job.trainer().options().loss(), *job.data().train,
+  const auto result = memory::find_batch_size(job.trainer().strategy(), job.trainer().options().task(), *job.data().train,
                                               memory::BatchSizeSearchOptions().max_batch_size(4096));
   CHECK(result.reached_max);
   CHECK(result.micro_batch_size == 4096);

@@ -158,7 +158,7 @@ TEST_CASE("on CUDA the batch-size search tries sizes under the memory fraction",
     return;
   }
   job::TrainingJob job(wide_cuda_config(1), "test config");
-  const auto result = memory::find_batch_size(job.trainer().strategy(), job.trainer().options().loss(), *job.data().train,
+  const auto result = memory::find_batch_size(job.trainer().strategy(), job.trainer().options().task(), *job.data().train,
                                               memory::BatchSizeSearchOptions().fraction(0.05).max_batch_size(1 << 20));
   INFO(result.to_json().dump());
   CHECK(result.method == "tried");

@@ -97,7 +97,7 @@ TEST_CASE("the replicas hold the primary's parameters after each step, and stati
     const auto expected = single.train_step(batch, loss);
     const auto got = parallel.train_step(batch, loss);
     CHECK(got.samples == size);
-    CHECK(got.correct == expected.correct);
+    CHECK(got.metric_sums == expected.metric_sums);
     CHECK(got.loss_sum == Approx(expected.loss_sum).epsilon(1e-6));
     CHECK(torch::allclose(flat(twins.second->parameters()), flat(twins.first->parameters()), 1e-6, 1e-6));
     for (size_t replica = 1; replica < 3; ++replica)
@@ -122,7 +122,7 @@ TEST_CASE("data_parallel evaluates in the primary's mode on every replica", "[da
   const auto expected = single.eval_step(batch, loss);
   const auto got = parallel.eval_step(batch, loss);
   CHECK(got.samples == 9);
-  CHECK(got.correct == expected.correct);
+  CHECK(got.metric_sums == expected.metric_sums);
   CHECK(got.loss_sum == Approx(expected.loss_sum).epsilon(1e-6));
 }
 

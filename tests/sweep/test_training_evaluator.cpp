@@ -148,6 +148,17 @@ TEST_CASE("an unknown metric is refused before any trial, listing the metrics th
   CHECK(ok.value <= 1.0);
 }
 
+TEST_CASE("the objective may be any metric the job's trainer.metrics reports", "[evaluator][metric]") {
+  const Json top2 = {{"trainer", {{"metrics", {"accuracy", "top2_accuracy"}}}}};
+  CHECK_THROWS_WITH(evaluator("val_top2_accuracy"), Contains("val_accuracy"));
+  auto objective = evaluator("val_top2_accuracy", top2);
+  const auto root = temporary_directory("top2-metric");
+  const auto result = objective.evaluate(make_trial(0, 0.25), context_for(root, make_trial(0, 0.25)));
+  REQUIRE(result.state == TrialState::kCompleted);
+  CHECK(result.value >= 0.0);
+  CHECK(result.value <= 1.0);
+}
+
 TEST_CASE("a trial past its deadline is stopped and timed out", "[evaluator][deadline]") {
   const auto root = temporary_directory("deadline");
   auto objective = evaluator();

@@ -31,4 +31,9 @@ inline torch::Tensor flat(const std::vector<torch::Tensor>& tensors) {
 inline torch::Tensor flat_parameters(const torch::nn::Module& module) { return flat(module.parameters()); }
 inline torch::Tensor flat_parameters(job::TrainingJob& job) { return flat_parameters(*job.trainer().model().ptr()); }
 
+/// The accuracy in `stats` under the job's task (which must report accuracy).
+inline double accuracy(job::TrainingJob& job, const trainer::Stats& stats) {
+  return job.trainer().metrics(stats).at("accuracy");
+}
+
 }  // namespace cohort::testing

@@ -3,28 +3,63 @@
 #include <numeric>
 #include <random>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
 
 namespace cohort::data {
 
-TensorDataset::TensorDataset(torch::Tensor data, torch::Tensor targets, int64_t num_classes)
-    : data_(std::move(data)), targets_(std::move(targets)), num_classes_(num_classes) {
-  TORCH_CHECK(data_.size(0) == targets_.size(0), "a TensorDataset needs as many targets (", targets_.size(0),
-              ") as examples (", data_.size(0), ")");
+Batch ExampleDataset::get_batch(const torch::Tensor& indices) const {
+  const auto count = indices.numel();
+  const auto order = indices.to(torch::kInt64).contiguous();
+  const auto* index = order.data_ptr<int64_t>();
+  std::map<std::string, std::vector<torch::Tensor>> columns;
+  for (int64_t i = 0; i < count; ++i) {
+    const auto example = get(index[i]);
+    for (const auto& name : example.names()) columns[name].push_back(example.at(name));
+  }
+  std::map<std::string, torch::Tensor> stacked;
+  for (auto& [name, tensors] : columns) {
+    if (int64_t(tensors.size()) != count)
+      throw std::invalid_argument(fmt::format("ExampleDataset: tensor \"{}\" is missing from some examples; "
+                                              "get(i) must return the same tensors for every example",
+                                              name));
+    stacked.emplace(name, torch::stack(tensors));
+  }
+  return Batch(std::move(stacked));
 }
 
-Batch TensorDataset::get_batch(const torch::Tensor& indices) const {
-  return Batch{data_.index_select(0, indices), targets_.index_select(0, indices)};
+TensorDataset::TensorDataset(torch::Tensor data, torch::Tensor targets, int64_t num_classes)
+    : TensorDataset(std::map<std::string, torch::Tensor>{{Batch::kInput, std::move(data)},
+                                                        {Batch::kTarget, std::move(targets)}},
+                    num_classes) {}
+
+TensorDataset::TensorDataset(std::map<std::string, torch::Tensor> tensors, int64_t num_classes)
+    : num_classes_(num_classes) {
+  for (auto& [name, tensor] : tensors) {
+    if (!tensor.defined() || tensor.dim() == 0)
+      throw std::invalid_argument(fmt::format("TensorDataset: tensor \"{}\" needs the examples as its first "
+                                              "dimension",
+                                              name));
+    if (!tensors_.names().empty() && tensor.size(0) != tensors_.size())
+      throw std::invalid_argument(fmt::format("TensorDataset: tensor \"{}\" has {} examples, the others {}", name,
+                                              tensor.size(0), tensors_.size()));
+    tensors_.set(name, std::move(tensor));
+  }
 }
+
+Batch TensorDataset::get_batch(const torch::Tensor& indices) const { return tensors_.index_select(indices); }
 
 std::vector<int64_t> TensorDataset::sample_shape() const {
-  const auto sizes = data_.sizes();
+  if (!tensors_.data.defined()) return {};
+  const auto sizes = tensors_.data.sizes();
   return std::vector<int64_t>(sizes.begin() + 1, sizes.end());
 }
 
 std::shared_ptr<TensorDataset> TensorDataset::subset(const torch::Tensor& indices) const {
   auto batch = get_batch(indices);
-  return std::make_shared<TensorDataset>(batch.data, batch.target, num_classes_);
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& name : batch.names()) tensors.emplace(name, batch.at(name));
+  return std::make_shared<TensorDataset>(std::move(tensors), num_classes_);
 }
 
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {

@@ -29,13 +29,13 @@ data::Batch make_batch(const data::Dataset& dataset, int64_t size) {
 }
 
 /// One real training step on a batch of `size`, leaving no gradients behind.
-void training_step(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
+void training_step(strategy::Strategy& strategy, const task::Task& task, const data::Dataset& dataset,
                    int64_t size, std::optional<torch::ScalarType> autocast) {
   const auto batch = make_batch(dataset, size);
   strategy::MicroStep micro;
   micro.autocast = autocast;
   strategy.zero_grad();
-  strategy.forward_backward(batch, loss, micro);
+  strategy.forward_backward(batch, task, micro);
   strategy.step();
   strategy.zero_grad();
 }
@@ -113,7 +113,7 @@ void search(const Trial& trial, int64_t max_size, BatchSizeSearchResult& result,
 }
 
 #ifdef COHORT_WITH_CUDA
-void search_cuda(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
+void search_cuda(strategy::Strategy& strategy, const task::Task& task, const data::Dataset& dataset,
                  const BatchSizeSearchOptions& options, BatchSizeSearchResult& result) {
   namespace allocator = c10::cuda::CUDACachingAllocator;
   const auto device = strategy.input_device().index() < 0 ? c10::DeviceIndex(0) : strategy.input_device().index();
@@ -124,7 +124,7 @@ void search_cuda(strategy::Strategy& strategy, const strategy::LossFn& loss, con
     BatchSizeTrial done{size, false, 0.0};
     allocator::resetPeakStats(device);
     try {
-      training_step(strategy, loss, dataset, size, options.autocast());
+      training_step(strategy, task, dataset, size, options.autocast());
       torch::cuda::synchronize(device);
       done.fits = true;
     } catch (...) {
@@ -147,18 +147,18 @@ void search_cuda(strategy::Strategy& strategy, const strategy::LossFn& loss, con
 }
 #endif
 
-void search_cpu(strategy::Strategy& strategy, const strategy::LossFn& loss, const data::Dataset& dataset,
+void search_cpu(strategy::Strategy& strategy, const task::Task& task, const data::Dataset& dataset,
                 const BatchSizeSearchOptions& options, BatchSizeSearchResult& result) {
   result.method = "measured";
   result.budget_bytes = options.cpu_budget_mb() > 0 ? double(options.cpu_budget_mb()) * kMiB
                                                     : options.fraction() * cpu_memory_available();
   // The first step allocates the gradients and the optimizer's state for good.
-  training_step(strategy, loss, dataset, 1, options.autocast());
+  training_step(strategy, task, dataset, 1, options.autocast());
   bool exact = true;
   const auto trial = [&](int64_t size) {
     ::malloc_trim(0);
     exact = reset_peak_rss() && exact;
-    training_step(strategy, loss, dataset, size, options.autocast());
+    training_step(strategy, task, dataset, size, options.autocast());
     const double peak = double(proc_status_bytes("VmHWM"));
     return BatchSizeTrial{size, peak <= result.budget_bytes, peak};
   };
@@ -190,7 +190,7 @@ double cpu_memory_available() {
   return available;
 }
 
-BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const strategy::LossFn& loss,
+BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const task::Task& task,
                                       const data::Dataset& dataset, const BatchSizeSearchOptions& options) {
   if (strategy.data_parallel_size() != 1)
     throw std::invalid_argument("the batch-size search runs on one process; run it without mpirun");
@@ -198,12 +198,12 @@ BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const strate
   result.device = strategy.input_device().str();
   if (strategy.input_device().is_cuda()) {
 #ifdef COHORT_WITH_CUDA
-    search_cuda(strategy, loss, dataset, options, result);
+    search_cuda(strategy, task, dataset, options, result);
 #else
     throw std::runtime_error("this build of Cohort has no CUDA code");
 #endif
   } else {
-    search_cpu(strategy, loss, dataset, options, result);
+    search_cpu(strategy, task, dataset, options, result);
   }
   return result;
 }

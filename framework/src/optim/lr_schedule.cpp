@@ -8,6 +8,7 @@ LrSchedule::LrSchedule(LrScheduleOptions options, std::vector<double> base_rates
     : options_(options), base_rates_(std::move(base_rates)) {}
 
 double LrSchedule::factor(int64_t step, int64_t steps_per_epoch, int64_t total_steps) const {
+  if (options_.function()) return options_.function()(step, total_steps);
   const int64_t warmup = options_.warmup_steps();
   if (step < warmup) return double(step + 1) / double(warmup);
   switch (options_.kind()) {
@@ -28,8 +29,8 @@ double LrSchedule::factor(int64_t step, int64_t steps_per_epoch, int64_t total_s
 }
 
 double LrSchedule::apply(torch::optim::Optimizer& optimizer, int64_t step, int64_t steps_per_epoch,
-                         int64_t total_steps) const {
-  const double f = factor(step, steps_per_epoch, total_steps);
+                         int64_t total_steps, double scale) const {
+  const double f = factor(step, steps_per_epoch, total_steps) * scale;
   auto& groups = optimizer.param_groups();
   for (size_t i = 0; i < groups.size() && i < base_rates_.size(); ++i) groups[i].options().set_lr(base_rates_[i] * f);
   return base_rates_.empty() ? 0.0 : base_rates_[0] * f;

@@ -2,9 +2,9 @@
 
 namespace cohort::strategy {
 
-trainer::Stats Compute::train_step(const data::Batch& batch, const LossFn& loss) {
+trainer::Stats Compute::train_step(const data::Batch& batch, const task::Task& task) {
   zero_grad();
-  const auto stats = forward_backward(batch, loss, MicroStep{});
+  const auto stats = forward_backward(batch, task, MicroStep{});
   step();
   return stats;
 }

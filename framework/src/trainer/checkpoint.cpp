@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include <ATen/Context.h>
@@ -111,8 +112,10 @@ CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& str
       auto generator = at::globalContext().defaultGenerator(device);
       generator.set_state(rng);
     }
-  } catch (const InputError&) {
-    throw;
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    if (message.rfind(path, 0) == 0) throw;
+    throw InputError(fmt::format("{}: {}", path, message));
   } catch (const std::exception& error) {
     // LibTorch's reasons run to several sentences; the first says enough.
     auto reason = describe_exception(error);
@@ -120,6 +123,43 @@ CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& str
     throw InputError(fmt::format("{}: not a readable Cohort checkpoint for this model ({}).", path, reason));
   }
   return state;
+}
+
+namespace {
+
+void check_state(const torch::nn::Module& module, torch::serialize::InputArchive& archive, const std::string& prefix) {
+  auto refuse = [](const std::string& detail) {
+    throw InputError(fmt::format("the checkpoint's model does not match this one: {}; build the model as it was when "
+                                 "the checkpoint was written",
+                                 detail));
+  };
+  std::set<std::string> known{"training"};  // the flag Module::save writes beside the tensors
+  auto compare = [&](const std::string& name, const torch::Tensor& mine, bool buffer) {
+    known.insert(name);
+    torch::Tensor saved;
+    if (!archive.try_read(name, saved, buffer))
+      refuse(fmt::format("\"{}{}\" of this model is not in the checkpoint", prefix, name));
+    if (saved.sizes() != mine.sizes())
+      refuse(fmt::format("\"{}{}\" has shape {} here but {} in the checkpoint", prefix, name,
+                         c10::str(mine.sizes()), c10::str(saved.sizes())));
+  };
+  for (const auto& item : module.named_parameters(/*recurse=*/false)) compare(item.key(), item.value(), false);
+  for (const auto& item : module.named_buffers(/*recurse=*/false)) compare(item.key(), item.value(), true);
+  for (const auto& item : module.named_children()) {
+    known.insert(item.key());
+    torch::serialize::InputArchive child;
+    if (!archive.try_read(item.key(), child))
+      refuse(fmt::format("\"{}{}\" of this model is not in the checkpoint", prefix, item.key()));
+    check_state(*item.value(), child, prefix + item.key() + ".");
+  }
+  for (const auto& key : archive.keys())
+    if (!known.count(key)) refuse(fmt::format("the checkpoint has \"{}{}\", which this model has not", prefix, key));
+}
+
+}  // namespace
+
+void check_state_matches(const torch::nn::Module& module, torch::serialize::InputArchive& archive) {
+  check_state(module, archive, "");
 }
 
 std::vector<std::string> list_checkpoints(const std::string& directory) {

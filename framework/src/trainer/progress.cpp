@@ -29,16 +29,17 @@ void Progress::start(const std::string& label, int64_t total_steps) {
   last_draw_ = {};
 }
 
-std::string Progress::summary(const Stats& stats) const {
+std::string Progress::summary(const Stats& stats, const task::Task& task) const {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
-  return fmt::format("loss {:.4f} acc {:.4f} {:.0f} samples/s", stats.mean_loss(), stats.accuracy(),
-                     double(stats.samples) / std::max(seconds, 1e-9));
+  auto text = fmt::format("loss {:.4f}", stats.mean_loss());
+  for (const auto& [name, value] : task.metric_values(stats)) text += fmt::format(" {} {:.4f}", name, value);
+  return text + fmt::format(" {:.0f} samples/s", double(stats.samples) / std::max(seconds, 1e-9));
 }
 
-void Progress::update(int64_t steps_done, const Stats& stats) {
+void Progress::update(int64_t steps_done, const Stats& stats, const task::Task& task) {
   const bool last = steps_done == total_steps_;
   if (style_ == ProgressStyle::kLog && (steps_done % log_every_ == 0 || last)) {
-    log_->info("{} step {}/{} {}", label_, steps_done, total_steps_, summary(stats));
+    log_->info("{} step {}/{} {}", label_, steps_done, total_steps_, summary(stats, task));
   } else if (style_ == ProgressStyle::kBar) {
     const auto now = std::chrono::steady_clock::now();
     if (now - last_draw_ < kRedrawInterval && !last) return;
@@ -46,7 +47,7 @@ void Progress::update(int64_t steps_done, const Stats& stats) {
     const int filled = total_steps_ ? int(kBarWidth * steps_done / total_steps_) : kBarWidth;
     std::fprintf(stderr, "\r%s [%s%s] %lld/%lld %s\x1b[K", label_.c_str(), std::string(filled, '#').c_str(),
                  std::string(kBarWidth - filled, '.').c_str(), static_cast<long long>(steps_done),
-                 static_cast<long long>(total_steps_), summary(stats).c_str());
+                 static_cast<long long>(total_steps_), summary(stats, task).c_str());
     std::fflush(stderr);
   }
 }

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <torch/torch.h>
 
 namespace cohort::trainer {
 
@@ -28,12 +29,13 @@ std::optional<torch::ScalarType> StepRunner::autocast() const {
   }
 }
 
-Stats StepRunner::run(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
+Stats StepRunner::run(const data::Batch& batch, strategy::Strategy& strategy, const task::Task& task,
                       int64_t step) {
   for (;;) {
-    const auto tried = attempt(batch, strategy, loss);
+    const auto tried = attempt(batch, strategy, task);
     // One collective per step: every rank learns whether any rank had a problem.
     if (!strategy.any_rank(tried.problem())) {
+      clip_gradients(strategy);
       strategy.step();
       finish(tried, batch.size(), step);
       return tried.stats;
@@ -49,12 +51,12 @@ Stats StepRunner::run(const data::Batch& batch, strategy::Strategy& strategy, co
 }
 
 StepRunner::Attempt StepRunner::attempt(const data::Batch& batch, strategy::Strategy& strategy,
-                                        const strategy::LossFn& loss) {
+                                        const task::Task& task) {
   Attempt tried;
   tried.micro = micro_batch_size(batch.size());
   strategy.zero_grad();
   try {
-    run_micro_batches(batch, strategy, loss, tried);
+    run_micro_batches(batch, strategy, task, tried);
   } catch (...) {
     tried.error = std::current_exception();
     if (!memory::is_out_of_memory(tried.error)) throw;
@@ -69,7 +71,7 @@ StepRunner::Attempt StepRunner::attempt(const data::Batch& batch, strategy::Stra
 }
 
 void StepRunner::run_micro_batches(const data::Batch& batch, strategy::Strategy& strategy,
-                                   const strategy::LossFn& loss, Attempt& tried) {
+                                   const task::Task& task, Attempt& tried) {
   const int64_t size = batch.size();
   const double scale = scaler_ ? scaler_->scale() : 1.0;
   for (int64_t begin = 0; begin < size; begin += tried.micro) {
@@ -78,7 +80,7 @@ void StepRunner::run_micro_batches(const data::Batch& batch, strategy::Strategy&
     micro_step.loss_weight = double(end - begin) / double(size) * scale;
     micro_step.last = end == size;
     micro_step.autocast = autocast();
-    const auto stats = strategy.forward_backward(slice(batch, begin, end), loss, micro_step);
+    const auto stats = strategy.forward_backward(batch.slice(begin, end), task, micro_step);
     tried.nonfinite_loss = tried.nonfinite_loss || !std::isfinite(stats.loss_sum);
     tried.stats += stats;
   }
@@ -145,6 +147,25 @@ Stats StepRunner::skip_overflow(const Attempt& tried, strategy::Strategy& strate
   return tried.stats;
 }
 
+void StepRunner::clip_gradients(strategy::Strategy& strategy) {
+  const double value = options_.clip_grad_value(), norm = options_.clip_grad_norm();
+  if (value <= 0.0 && norm <= 0.0) return;
+  std::vector<torch::Tensor> gradients;
+  for (const auto& parameter : strategy.parameters())
+    if (parameter.grad().defined()) gradients.push_back(parameter.grad());
+  if (value > 0.0)
+    for (auto& gradient : gradients) gradient.clamp_(-value, value);
+  if (norm <= 0.0) return;
+  // The norm of every gradient of the model: a strategy that splits the model
+  // over ranks (pipeline stages) sums its parts, so each rank scales alike.
+  double squares = 0.0;
+  for (const auto& gradient : gradients) squares += gradient.to(torch::kFloat64).square().sum().item<double>();
+  grad_norm_ = std::sqrt(strategy.sum_over_model(squares));
+  const double factor = norm / (grad_norm_ + 1e-6);  // as torch::nn::utils::clip_grad_norm_
+  if (factor >= 1.0) return;
+  for (auto& gradient : gradients) gradient.mul_(factor);
+}
+
 void StepRunner::finish(const Attempt& tried, int64_t batch_size, int64_t step) {
   if (scaler_) scaler_->update(/*found_inf=*/false);
   last_finite_loss_ = tried.stats.mean_loss();
@@ -156,16 +177,12 @@ void StepRunner::finish(const Attempt& tried, int64_t batch_size, int64_t step) 
                step, tried.micro, parts_, batch_size);
 }
 
-data::Batch slice(const data::Batch& batch, int64_t begin, int64_t end) {
-  return data::Batch{batch.data.slice(0, begin, end), batch.target.slice(0, begin, end)};
-}
-
 std::vector<data::Batch> split_evenly(const data::Batch& batch, int64_t parts) {
   const int64_t size = batch.size(), base = size / parts, longer = size % parts;
   std::vector<data::Batch> slices;
   for (int64_t part = 0, begin = 0; part < parts; ++part) {
     const int64_t end = begin + base + (part < longer ? 1 : 0);
-    slices.push_back(slice(batch, begin, end));
+    slices.push_back(batch.slice(begin, end));
     begin = end;
   }
   return slices;

@@ -23,9 +23,25 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-nlohmann::json stats_json(const std::string& prefix, const Stats& stats) {
-  return {{prefix + "_loss", stats.mean_loss()}, {prefix + "_accuracy", stats.accuracy()},
-          {prefix + "_samples", stats.samples}};
+/// " train_loss 0.1234 train_accuracy 0.9000" for the epoch's log line.
+std::string stats_text(const std::string& prefix, const Stats& stats, const task::Task& task) {
+  auto text = fmt::format(" {}_loss {:.4f}", prefix, stats.mean_loss());
+  for (const auto& [name, value] : task.metric_values(stats)) text += fmt::format(" {}_{} {:.4f}", prefix, name, value);
+  return text;
+}
+
+/// The flattened "a.b" keys whose values differ between two configs.
+void differing_keys(const nlohmann::json& saved, const nlohmann::json& now, const std::string& path,
+                    std::vector<std::string>& found) {
+  if (saved.is_object() && now.is_object()) {
+    for (const auto& [key, value] : saved.items())
+      differing_keys(value, now.contains(key) ? now.at(key) : nlohmann::json(), path.empty() ? key : path + "." + key,
+                     found);
+    for (const auto& [key, value] : now.items())
+      if (!saved.contains(key)) found.push_back(path.empty() ? key : path + "." + key);
+  } else if (saved != now) {
+    found.push_back(path);
+  }
 }
 
 /// Micro-batching, skipped steps and loss scale of an epoch, for metrics.jsonl.
@@ -51,10 +67,6 @@ std::string step_text(const EpochResult& result, const StepRunner& runner) {
 }
 
 }  // namespace
-
-torch::Tensor cross_entropy(const torch::Tensor& output, const torch::Tensor& target) {
-  return torch::nn::functional::cross_entropy(output, target);
-}
 
 Trainer::Trainer(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer,
                  TrainerOptions options)
@@ -99,7 +111,7 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t end, int64_t s
   memory::reset_cuda_peaks();
   progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
   const int64_t total_steps = steps_per_epoch * options_.epochs();
-  Stats stats;
+  auto stats = options_.task().new_stats();
   while (epoch_steps_done_ < end) {
     stop_if_asked(fit);
     auto batch = pass->next();
@@ -107,13 +119,13 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t end, int64_t s
       epoch_steps_done_ = steps_per_epoch;
       break;
     }
-    learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps);
-    const auto step = step_runner_.run(*batch, strategy, options_.loss(), steps_done_ + 1);
+    learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps, lr_scale_);
+    const auto step = step_runner_.run(*batch, strategy, options_.task(), steps_done_ + 1);
     stats += step;
     ++steps_done_;
     ++epoch_steps_done_;
     watch_memory();
-    progress_.update(epoch_steps_done_, stats);
+    progress_.update(epoch_steps_done_, stats, options_.task());
     if (options_.callbacks().empty()) continue;
     const StepEnd end_of_step{steps_done_,     epochs_done_ + 1, epoch_steps_done_, steps_per_epoch,
                               step.mean_loss(), learning_rate_,   batch->size(),     step.samples == 0};
@@ -146,8 +158,35 @@ Trainer::Position Trainer::stop_position(double until_epochs, int64_t steps_per_
   return {steps / steps_per_epoch, steps % steps_per_epoch};
 }
 
-std::vector<EpochResult> Trainer::fit(const data::DataLoader& train, const data::DataLoader* validation,
+const data::DataLoader& Trainer::shard_for_strategy(const data::DataLoader& loader,
+                                                    std::optional<data::DataLoader>& holder, data::ShardPolicy policy,
+                                                    const char* what) {
+  const auto& strategy = *options_.strategy();
+  const auto replicas = strategy.data_parallel_size(), rank = strategy.data_parallel_rank();
+  const auto& options = loader.options();
+  if (options.num_replicas() == replicas && options.rank() == rank) return loader;
+  if (options.num_replicas() != 1)
+    throw std::invalid_argument(fmt::format(
+        "the {} loader is sharded for {} replicas (this one rank {}), but the {} strategy splits the data over {} "
+        "(this process is replica {}); build the loader with num_replicas({}) and rank({}), or leave both unset "
+        "and the Trainer shards it",
+        what, options.num_replicas(), options.rank(), strategy.name(), replicas, rank, replicas, rank));
+  // An unsharded loader under a data-parallel strategy would train every rank on every example.
+  holder.emplace(loader.shared_dataset(),
+                 data::DataLoaderOptions(options).num_replicas(replicas).rank(rank).shard_policy(policy));
+  log_->debug("the {} loader was not sharded: the Trainer deals its examples to the {} {} replicas", what, replicas,
+              strategy.name());
+  return *holder;
+}
+
+std::vector<EpochResult> Trainer::fit(const data::DataLoader& whole_train, const data::DataLoader* whole_validation,
                                       const FitOptions& fit) {
+  std::optional<data::DataLoader> train_shard, validation_shard;
+  const auto& train = shard_for_strategy(whole_train, train_shard, whole_train.options().shard_policy(), "training");
+  const auto* validation =
+      whole_validation ? &shard_for_strategy(*whole_validation, validation_shard, data::ShardPolicy::kUneven,
+                                             "validation")
+                       : nullptr;
   int64_t steps_per_epoch = train.num_batches();
   if (options_.max_steps_per_epoch() > 0) steps_per_epoch = std::min(steps_per_epoch, options_.max_steps_per_epoch());
   const auto stop = stop_position(fit.until_epochs(), steps_per_epoch);
@@ -192,18 +231,27 @@ EpochResult Trainer::run_epoch(const data::DataLoader& train, const data::DataLo
   return result;
 }
 
-Stats Trainer::evaluate(const data::DataLoader& loader) {
+Stats Trainer::evaluate(const data::DataLoader& whole) {
+  std::optional<data::DataLoader> shard;
+  const auto& loader = shard_for_strategy(whole, shard, data::ShardPolicy::kUneven, "evaluation");
   torch::NoGradGuard no_grad;
   model_.ptr()->eval();
   auto& strategy = *options_.strategy();
   auto pass = loader.epoch(0);
-  Stats stats;
-  while (auto batch = pass->next()) stats += strategy.eval_step(*batch, options_.loss());
+  auto stats = options_.task().new_stats();
+  while (auto batch = pass->next()) stats += strategy.eval_step(*batch, options_.task());
   model_.ptr()->train();
   return strategy.reduce(stats);
 }
 
-nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner) {
+nlohmann::json stats_record(const std::string& prefix, const Stats& stats, const task::Task& task) {
+  nlohmann::json line = {{prefix + "_loss", stats.mean_loss()}, {prefix + "_samples", stats.samples}};
+  for (const auto& [name, value] : task.metric_values(stats)) line[prefix + "_" + name] = value;
+  return line;
+}
+
+nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner,
+                            const task::Task& task) {
   const bool whole = result.epochs == double(result.epoch);
   nlohmann::json line = {{"event", "epoch"},
                          {"epoch", whole ? nlohmann::json(result.epoch) : nlohmann::json(result.epochs)},
@@ -211,26 +259,24 @@ nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const
                          {"lr", result.learning_rate},
                          {"epoch_seconds", result.seconds},
                          {"samples_per_second", result.samples_per_second}};
-  line.update(stats_json("train", result.train));
+  line.update(stats_record("train", result.train, task));
   line.update(step_json(result, runner));
-  if (result.validation) line.update(stats_json("val", *result.validation));
+  if (result.validation) line.update(stats_record("val", *result.validation, task));
   return line;
 }
 
 void Trainer::record(const EpochResult& result) {
   // Every rank keeps the record (last_record()); the writer logs and writes it.
   const bool whole = result.epochs == double(result.epoch);
-  const auto line = epoch_record(result, steps_done_, step_runner_);
+  const auto& task = options_.task();
+  const auto line = epoch_record(result, steps_done_, step_runner_, task);
   last_record_ = line;
   if (!options_.strategy()->is_writer()) return;
-  std::string validation_text;
-  if (result.validation)
-    validation_text = fmt::format(" val_loss {:.4f} val_acc {:.4f}", result.validation->mean_loss(),
-                                  result.validation->accuracy());
+  const auto validation_text = result.validation ? stats_text("val", *result.validation, task) : std::string();
   const auto epoch = whole ? fmt::format("{}/{}", result.epoch, options_.epochs())
                            : fmt::format("{:.4g}/{} (stopped part-way)", result.epochs, options_.epochs());
-  log_->info("epoch {} train_loss {:.4f} train_acc {:.4f}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}",
-               epoch, result.train.mean_loss(), result.train.accuracy(), validation_text,
+  log_->info("epoch {}{}{} lr {:.3g} {:.0f} samples/s ({:.1f} s){}; memory {}", epoch,
+             stats_text("train", result.train, task), validation_text,
                result.learning_rate, result.samples_per_second, result.seconds, step_text(result, step_runner_),
                result.memory.format());
   if (auto* log = metrics()) log->write(line);
@@ -261,6 +307,12 @@ void Trainer::save_checkpoint(const std::string& path) const {
   trainer::save_checkpoint(path, *options_.strategy(), state, step_runner_.loss_scaler());
 }
 
+std::map<std::string, double> Trainer::metrics(const Stats& stats) const {
+  std::map<std::string, double> values{{"loss", stats.mean_loss()}};
+  for (const auto& [name, value] : options_.task().metric_values(stats)) values[name] = value;
+  return values;
+}
+
 void Trainer::resume(const std::string& checkpoint) {
   const auto path = resolve_checkpoint(checkpoint);
   const auto state = load_checkpoint(path, *options_.strategy(), step_runner_.loss_scaler());
@@ -268,11 +320,24 @@ void Trainer::resume(const std::string& checkpoint) {
   epoch_steps_done_ = state.epoch_steps_done;
   steps_done_ = state.steps_done;
   load_callback_states(state.callbacks);
+  warn_config_changes(path, state.config);
   learning_rate_ = optim::learning_rates(*optimizer_).at(0);
   resumed_ = true;
   metrics_.reset();
   const auto part = epoch_steps_done_ > 0 ? fmt::format(" and {} steps of the next", epoch_steps_done_) : "";
   log_->info("resumed from {} after epoch {}{} (step {})", path, epochs_done_, part, steps_done_);
+}
+
+void Trainer::warn_config_changes(const std::string& checkpoint, const std::string& saved_config) const {
+  const auto saved = nlohmann::json::parse(saved_config, nullptr, /*allow_exceptions=*/false);
+  if (saved.is_discarded() || !options_.config().is_object() || options_.config().empty()) return;
+  std::vector<std::string> changed;
+  differing_keys(saved, options_.config(), "", changed);
+  if (changed.empty() || !is_writer()) return;
+  std::sort(changed.begin(), changed.end());
+  log_->warn("resuming {} under a config that differs from the checkpoint's in {}: the run goes on with the new "
+             "values from here",
+             checkpoint, fmt::join(changed, ", "));
 }
 
 void Trainer::request_stop(const std::string& reason) {

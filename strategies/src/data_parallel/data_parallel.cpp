@@ -81,14 +81,14 @@ void DataParallel::zero_grad() {
   clear_replica_gradients();
 }
 
-trainer::Stats DataParallel::forward_backward(const data::Batch& micro, const strategy::LossFn& loss,
+trainer::Stats DataParallel::forward_backward(const data::Batch& micro, const task::Task& task,
                                               const strategy::MicroStep& micro_step) {
   const auto stats = run_chunks(micro, [&](Single& replica, const data::Batch& chunk, double share) {
     // Each chunk's mean loss weighted by its share: the weighted sum is the
     // micro-batch's mean, so the summed gradients are `single`'s.
     strategy::MicroStep chunk_step = micro_step;
     chunk_step.loss_weight = micro_step.loss_weight * share;
-    return replica.forward_backward(chunk, loss, chunk_step);
+    return replica.forward_backward(chunk, task, chunk_step);
   });
   if (micro_step.last) reduce_gradients();
   return stats;
@@ -99,9 +99,9 @@ void DataParallel::step() {
   copy_primary_to_replicas();
 }
 
-trainer::Stats DataParallel::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
+trainer::Stats DataParallel::eval_step(const data::Batch& batch, const task::Task& task) {
   return run_chunks(batch, [&](Single& replica, const data::Batch& chunk, double) {
-    return replica.eval_step(chunk, loss);
+    return replica.eval_step(chunk, task);
   });
 }
 

@@ -54,13 +54,13 @@ void Ddp::broadcast_buffers_once() {
   buffers_broadcast_ = true;
 }
 
-trainer::Stats Ddp::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
+trainer::Stats Ddp::forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) {
   const bool synchronize = micro_step.last && !no_sync_;
   // Buffers (BatchNorm statistics) follow rank 0 once per step, before the
   // forward pass of the micro-batch that synchronises.
   if (synchronize) broadcast_buffers_once();
   reducer_->set_synchronize(synchronize);
-  return LocalModel::forward_backward(micro, loss, micro_step);
+  return LocalModel::forward_backward(micro, task, micro_step);
 }
 
 void Ddp::abandon_step() {

@@ -45,8 +45,9 @@ void ModelParallel::place_model() {
   for (size_t i = 0; i < stages_.size(); ++i) stages_[i]->to(devices()[i]);
 }
 
-torch::Tensor ModelParallel::forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
-  torch::Tensor activation = input;
+torch::Tensor ModelParallel::forward(const data::Batch& batch, const task::Task& task,
+                                     const strategy::MicroStep& micro_step) {
+  torch::Tensor activation = single_input(batch, task, "model_parallel");
   for (size_t i = 0; i < stages_.size(); ++i) {
     const auto& device = devices()[i];
     precision::AutocastGuard autocast(device.type(), micro_step.autocast);

@@ -95,13 +95,13 @@ void Pipeline::zero_grad() {
     optimizer_->zero_grad();
 }
 
-trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const strategy::LossFn& loss,
+trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const task::Task& task,
                                  double weight, const strategy::MicroStep& micro_step, bool keep) {
   const auto& micro = micros[size_t(index)];
   const auto& device = pipeline_options_.device();
   torch::Tensor input;
   if (link_->first()) {
-    input = micro.data.to(device, /*non_blocking=*/true);
+    input = single_input(micro, task, "pipeline").to(device, /*non_blocking=*/true);
   } else {
     input = link_->recv_activation(micro.size(), /*with_header=*/index == 0);
     if (keep) input.requires_grad_(true);  // its gradient goes back to the previous stage
@@ -111,7 +111,7 @@ trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& mic
     precision::AutocastGuard autocast(device.type(), micro_step.autocast);
     output = stage_->forward(input);
   }
-  trainer::Stats stats;
+  auto stats = task.new_stats();
   if (!link_->last()) {
     if (output.dim() < 1 || output.size(0) != micro.size())
       throw std::invalid_argument(fmt::format(
@@ -120,9 +120,8 @@ trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& mic
           stage(), c10::str(output.sizes()), micro.size()));
     link_->send_activation(output, /*with_header=*/index == 0);
   } else {
-    const auto target = micro.target.to(device, /*non_blocking=*/true);
-    const auto value = loss(output, target);
-    stats = batch_stats(output.detach(), target, value.detach());
+    const auto value = task.loss(output, micro);
+    stats = task.measure(output.detach(), micro, value.detach());
     output = weight == 1.0 ? value : value * weight;
   }
   if (keep) {
@@ -149,7 +148,7 @@ void Pipeline::backward_micro_batch(int64_t index, bool synchronize) {
   link_->send_gradient(input_gradient.defined() ? input_gradient : torch::zeros_like(activations.input));
 }
 
-trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) {
+trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) {
   const int64_t parts = pipeline_options_.micro_batches(), size = micro.size();
   if (size < parts)
     throw InputError(fmt::format(
@@ -159,13 +158,13 @@ trainer::Stats Pipeline::forward_backward(const data::Batch& micro, const strate
   const auto micros = trainer::split_evenly(micro, parts);
   live_.clear();
   peak_live_ = 0;
-  trainer::Stats stats;
+  auto stats = task.new_stats();
   for (const auto& action : pipeline::actions(pipeline_options_.schedule(), stages_, stage(), parts)) {
     const auto index = action.micro_batch;
     if (action.kind == pipeline::Action::Kind::kForward) {
       // Each micro-batch's loss counts by its share of the step, so the gradients are the whole batch's.
       const double weight = double(micros[size_t(index)].size()) / double(size) * micro_step.loss_weight;
-      stats += forward_micro_batch(micros, index, loss, weight, micro_step, /*keep=*/true);
+      stats += forward_micro_batch(micros, index, task, weight, micro_step, /*keep=*/true);
     } else {
       backward_micro_batch(index, /*synchronize=*/micro_step.last && index == parts - 1);
     }
@@ -186,11 +185,11 @@ void Pipeline::step() {
   ++steps_;
 }
 
-trainer::Stats Pipeline::eval_step(const data::Batch& batch, const strategy::LossFn& loss) {
+trainer::Stats Pipeline::eval_step(const data::Batch& batch, const task::Task& task) {
   const auto micros = trainer::split_evenly(batch, std::min(pipeline_options_.micro_batches(), batch.size()));
-  trainer::Stats stats;
+  auto stats = task.new_stats();
   for (int64_t index = 0; index < int64_t(micros.size()); ++index)
-    stats += forward_micro_batch(micros, index, loss, 1.0, strategy::MicroStep{}, /*keep=*/false);
+    stats += forward_micro_batch(micros, index, task, 1.0, strategy::MicroStep{}, /*keep=*/false);
   link_->flush();
   return share_last_stage(stats);
 }
@@ -207,6 +206,13 @@ trainer::Stats Pipeline::reduce(const trainer::Stats& local) {
   auto totals = stats_tensor(local, pipeline_options_.device());
   replicas_->allreduce(totals, distributed::ReduceOp::kSum);
   return stats_from_tensor(totals);
+}
+
+double Pipeline::sum_over_model(double local) {
+  if (stages_ == 1) return local;
+  auto total = torch::tensor({local}, torch::kFloat64).to(pipeline_options_.device());
+  pipeline_->allreduce(total, distributed::ReduceOp::kSum);
+  return total.item<double>();
 }
 
 bool Pipeline::is_writer() const { return world_->rank() == 0; }

@@ -98,6 +98,7 @@ class DataLoader {
   int64_t num_batches() const;
   int64_t num_samples() const;
   const Dataset& dataset() const { return *dataset_; }
+  const std::shared_ptr<const Dataset>& shared_dataset() const { return dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
  private:

@@ -64,7 +64,7 @@ struct BatchSizeSearchResult {
 
 /// Searches on `strategy`'s input device with batches drawn from `dataset`.
 /// The strategy must run on one process (data_parallel_size() == 1).
-BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const strategy::LossFn& loss,
+BatchSizeSearchResult find_batch_size(strategy::Strategy& strategy, const task::Task& task,
                                       const data::Dataset& dataset, const BatchSizeSearchOptions& options = {});
 
 /// Bytes this process may still come to hold on the CPU: its resident set plus

@@ -4,6 +4,7 @@
 // an optional linear warm-up.
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include <torch/arg.h>
@@ -15,6 +16,11 @@ namespace cohort::optim {
 
 enum class LrScheduleKind { kConstant, kStep, kCosine };
 
+/// A schedule of the user's: the multiplier of the base rate for the 0-based
+/// `step` of `total_steps`. It must be a pure function of its arguments, so a
+/// resumed run continues exactly.
+using LrFunction = std::function<double(int64_t step, int64_t total_steps)>;
+
 struct LrScheduleOptions {
   TORCH_ARG(LrScheduleKind, kind) = LrScheduleKind::kConstant;
   /// Steps over which the rate rises linearly from base/warmup_steps to base.
@@ -24,6 +30,8 @@ struct LrScheduleOptions {
   TORCH_ARG(double, gamma) = 0.1;
   /// kCosine: the final rate as a fraction of the base rate.
   TORCH_ARG(double, min_factor) = 0.0;
+  /// When set, replaces kind and warm-up: the multiplier is function(step, total_steps).
+  TORCH_ARG(LrFunction, function) = nullptr;
 };
 
 class LrSchedule {
@@ -35,10 +43,10 @@ class LrSchedule {
   /// Multiplier of the base rate for the 0-based `step` about to run.
   double factor(int64_t step, int64_t steps_per_epoch, int64_t total_steps) const;
 
-  /// Sets every parameter group of `optimizer` to base * factor(...). Returns
-  /// the first group's new rate.
-  double apply(torch::optim::Optimizer& optimizer, int64_t step, int64_t steps_per_epoch,
-               int64_t total_steps) const;
+  /// Sets every parameter group of `optimizer` to base * factor(...) *
+  /// `scale` (a reduce-on-plateau's factor). Returns the first group's new rate.
+  double apply(torch::optim::Optimizer& optimizer, int64_t step, int64_t steps_per_epoch, int64_t total_steps,
+               double scale = 1.0) const;
 
   const LrScheduleOptions& options() const { return options_; }
 

@@ -25,12 +25,15 @@
 #include <torch/serialize/archive.h>
 
 #include "cohort/data/dataset.h"
+#include "cohort/task/task.h"
 #include "cohort/trainer/stats.h"
 
 namespace cohort::strategy {
 
 /// A loss reduced to the mean over the batch, e.g. cross entropy on logits.
-using LossFn = std::function<torch::Tensor(const torch::Tensor& output, const torch::Tensor& target)>;
+/// Strategies take the whole task::Task (inputs, loss, metrics); a LossFn or
+/// a lambda converts to one.
+using LossFn = task::LossFn;
 
 /// How one micro-batch of a step runs.
 struct MicroStep {
@@ -57,9 +60,10 @@ class Compute {
   /// Clears the gradients before a step's first micro-batch.
   virtual void zero_grad() = 0;
 
-  /// Forward, loss and backward on one micro-batch; its gradients add to the
-  /// step's. Returns the micro-batch's statistics (unweighted loss).
-  virtual trainer::Stats forward_backward(const data::Batch& micro, const LossFn& loss,
+  /// Forward (on the task's inputs), loss and backward on one micro-batch;
+  /// its gradients add to the step's. Returns the micro-batch's statistics
+  /// (unweighted loss, the task's metric sums).
+  virtual trainer::Stats forward_backward(const data::Batch& micro, const task::Task& task,
                                           const MicroStep& micro_step) = 0;
 
   /// Brings the strategy back to a consistent state after forward_backward()
@@ -72,11 +76,11 @@ class Compute {
   virtual void step() = 0;
 
   /// zero_grad(), forward_backward() on the whole batch, step().
-  trainer::Stats train_step(const data::Batch& batch, const LossFn& loss);
+  trainer::Stats train_step(const data::Batch& batch, const task::Task& task);
 
   /// Forward and loss only; the caller has put the model in eval mode under
   /// torch::NoGradGuard.
-  virtual trainer::Stats eval_step(const data::Batch& batch, const LossFn& loss) = 0;
+  virtual trainer::Stats eval_step(const data::Batch& batch, const task::Task& task) = 0;
 
   /// The parameters this rank trains, whose gradients a step applies.
   virtual std::vector<torch::Tensor> parameters() const = 0;
@@ -109,6 +113,11 @@ class Topology {
 
   /// Combines statistics over every rank of the job (the identity for one process).
   virtual trainer::Stats reduce(const trainer::Stats& local) { return local; }
+
+  /// Sums `local` over the ranks that hold parts of one model (pipeline
+  /// stages), e.g. the squared gradient norm of each part; every rank must
+  /// call it. The identity where each rank holds the whole model.
+  virtual double sum_over_model(double local) { return local; }
 };
 
 /// What a checkpoint holds of the strategy: model and optimizer state.

@@ -7,6 +7,9 @@
 #include <string>
 #include <vector>
 
+#include <torch/nn/module.h>
+#include <torch/serialize/archive.h>
+
 #include "cohort/precision/loss_scaler.h"
 #include "cohort/strategy/strategy.h"
 
@@ -37,6 +40,12 @@ void save_checkpoint(const std::string& path, const strategy::Strategy& strategy
 /// cohort::InputError naming it.
 CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& strategy,
                                 precision::LossScaler* scaler = nullptr);
+
+/// Refuses (cohort::InputError) a saved module state that does not fit
+/// `module`: the first parameter, buffer or submodule (by its dotted path) that
+/// is missing on either side or has another shape. LibTorch's own load would
+/// replace the tensors with the saved ones whatever their shape.
+void check_state_matches(const torch::nn::Module& module, torch::serialize::InputArchive& archive);
 
 /// `path` itself if it is a file; for a directory, its newest checkpoint
 /// (highest epoch). InputError when there is none.

@@ -9,6 +9,7 @@
 
 #include <spdlog/logger.h>
 
+#include "cohort/task/task.h"
 #include "cohort/trainer/stats.h"
 
 namespace cohort::trainer {
@@ -25,15 +26,15 @@ class Progress {
   void start(const std::string& label, int64_t total_steps);
   /// Reports `steps_done` steps of the pass and its statistics so far. Cheap
   /// when nothing is due to be shown: it runs after every training step.
-  void update(int64_t steps_done, const Stats& stats);
+  void update(int64_t steps_done, const Stats& stats, const task::Task& task);
   /// Ends the pass (clears the bar's line).
   void finish();
 
   ProgressStyle style() const { return style_; }
 
  private:
-  /// "loss .. acc .. N samples/s" for the pass so far.
-  std::string summary(const Stats& stats) const;
+  /// "loss .. accuracy .. N samples/s" for the pass so far.
+  std::string summary(const Stats& stats, const task::Task& task) const;
 
   ProgressStyle style_;
   int64_t log_every_;

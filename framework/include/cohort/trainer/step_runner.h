@@ -52,6 +52,14 @@ struct StepOptions {
   TORCH_ARG(precision::LossScalerOptions, loss_scaler) = {};
   TORCH_ARG(memory::OomPolicy, oom_policy) = memory::OomPolicy::kShrink;
   TORCH_ARG(NonFiniteLoss, nonfinite_loss) = NonFiniteLoss::kFail;
+  /// Scales the gradients so that their norm (over every parameter of the
+  /// model, all ranks' stages together) is at most this (0 = off), as
+  /// torch::nn::utils::clip_grad_norm_ does. Applied after the data-parallel
+  /// reduction and after unscaling under fp16, just before the optimizer step.
+  TORCH_ARG(double, clip_grad_norm) = 0.0;
+  /// Clamps every gradient element to [-value, value] (0 = off), before the
+  /// norm clipping when both are set.
+  TORCH_ARG(double, clip_grad_value) = 0.0;
 };
 
 /// A step that cannot go on: out of memory at one example, a non-finite loss
@@ -70,7 +78,7 @@ class StepRunner {
   /// Runs one step of `batch` through `strategy`; returns the batch's
   /// statistics (none for a skipped step). `step` (1-based) names the step in
   /// messages.
-  Stats run(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
+  Stats run(const data::Batch& batch, strategy::Strategy& strategy, const task::Task& task,
             int64_t step = 0);
 
   /// Examples per micro-batch for a batch of `batch_size`, after any shrinking.
@@ -89,6 +97,9 @@ class StepRunner {
   std::optional<torch::ScalarType> autocast() const;
 
   const StepOptions& options() const { return options_; }
+  /// The gradient norm of the last step, before clipping (0 unless
+  /// clip_grad_norm is set).
+  double grad_norm() const { return grad_norm_; }
 
  private:
   /// What one try at the step found.
@@ -103,13 +114,14 @@ class StepRunner {
     bool problem() const { return out_of_memory || nonfinite_loss || overflow; }
   };
 
-  Attempt attempt(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss);
-  void run_micro_batches(const data::Batch& batch, strategy::Strategy& strategy, const strategy::LossFn& loss,
+  Attempt attempt(const data::Batch& batch, strategy::Strategy& strategy, const task::Task& task);
+  void run_micro_batches(const data::Batch& batch, strategy::Strategy& strategy, const task::Task& task,
                          Attempt& attempt);
   void recover_from_oom(const Attempt& attempt, strategy::Strategy& strategy, int64_t batch_size, int64_t step);
   Stats skip_nonfinite(const Attempt& attempt, strategy::Strategy& strategy, int64_t step);
   Stats skip_overflow(const Attempt& attempt, strategy::Strategy& strategy, int64_t step);
   void finish(const Attempt& attempt, int64_t batch_size, int64_t step);
+  void clip_gradients(strategy::Strategy& strategy);
 
   StepOptions options_;
   std::shared_ptr<spdlog::logger> log_;
@@ -121,10 +133,8 @@ class StepRunner {
   int64_t skipped_overflow_ = 0;
   double last_finite_loss_ = 0.0;
   int64_t last_finite_step_ = 0;
+  double grad_norm_ = 0.0;
 };
-
-/// Rows [begin, end) of a batch (views, no copy).
-data::Batch slice(const data::Batch& batch, int64_t begin, int64_t end);
 
 /// `batch` in `parts` consecutive slices whose sizes differ by at most one
 /// (the first size % parts hold one example more), e.g. 25 over 3: 9, 8, 8.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -23,6 +24,8 @@
 #include "cohort/memory/memory_report.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/strategy/strategy.h"
+#include "cohort/task/losses.h"
+#include "cohort/task/task.h"
 #include "cohort/trainer/callback.h"
 #include "cohort/trainer/metrics_log.h"
 #include "cohort/trainer/progress.h"
@@ -31,10 +34,17 @@
 
 namespace cohort::trainer {
 
-/// Cross entropy of logits {N, C} against class indices {N}.
-torch::Tensor cross_entropy(const torch::Tensor& output, const torch::Tensor& target);
+/// Cross entropy of logits {N, C} against class indices {N} (task/losses.h).
+using task::cross_entropy;
 
 struct TrainerOptions {
+  /// Shorthand for task().loss(loss): a loss of (output, target), e.g.
+  /// task::huber_loss. Only cross entropy keeps accuracy as a metric.
+  TrainerOptions& loss(task::LossFn loss) {
+    task_.loss(std::move(loss));
+    return *this;
+  }
+
   TORCH_ARG(int64_t, epochs) = 10;
   /// Where metrics.jsonl and checkpoints/ go; empty writes nothing.
   TORCH_ARG(std::string, output_dir) = "";
@@ -52,7 +62,9 @@ struct TrainerOptions {
   /// Where the run logs; null = spdlog's default logger. A sweep gives each
   /// trial its own (console and the trial's train.log).
   TORCH_ARG(std::shared_ptr<spdlog::logger>, logger) = nullptr;
-  TORCH_ARG(strategy::LossFn, loss) = cross_entropy;
+  /// What the model learns: the batch tensors its forward() takes, the loss
+  /// and the metrics (default: cross entropy on "input", with accuracy).
+  TORCH_ARG(task::Task, task) = {};
   TORCH_ARG(optim::LrScheduleOptions, lr_schedule) = {};
   /// How each batch is cut into micro-batches (gradient accumulation), its
   /// precision, and what a step does on running out of memory or a non-finite loss.
@@ -64,6 +76,7 @@ struct TrainerOptions {
   /// Called at fixed points of fit() on every rank (see callback.h); their
   /// states go into checkpoints by name.
   TORCH_ARG(Callbacks, callbacks) = {};
+
 };
 
 /// How far one fit() goes: what a sweep's trial changes from run to run,
@@ -112,11 +125,17 @@ struct EpochResult {
   int64_t skipped_overflow = 0;
 };
 
+/// {"<prefix>_loss", "<prefix>_samples", "<prefix>_<metric>" for each of the
+/// task's metrics}, e.g. prefix "val": {"val_loss", "val_samples", "val_accuracy"}.
+nlohmann::json stats_record(const std::string& prefix, const Stats& stats, const task::Task& task);
+
 /// The metrics record of an epoch (or part of one) as metrics.jsonl has it:
 /// {"event": "epoch", "epoch", "step" (= `steps_done`), "lr", "train_loss",
 /// "val_accuracy", "memory": {...}, ...}; "epoch" is the fraction after a stop
-/// part-way. `runner` adds micro-batching and, under fp16, "loss_scale".
-nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner);
+/// part-way. `runner` adds micro-batching and, under fp16, "loss_scale";
+/// `task` names the metrics (train_<metric>, val_<metric>).
+nlohmann::json epoch_record(const EpochResult& result, int64_t steps_done, const StepRunner& runner,
+                            const task::Task& task);
 
 class Trainer {
  public:
@@ -132,8 +151,15 @@ class Trainer {
   std::vector<EpochResult> fit(const data::DataLoader& train, const data::DataLoader* validation = nullptr,
                                const FitOptions& fit = {});
 
-  /// Loss and accuracy over `loader` in eval mode, without gradients.
+  /// Loss and the task's metrics over `loader` in eval mode, without
+  /// gradients, over every data-parallel rank (an unsharded loader is dealt
+  /// out to them, each example counted once). Task metrics from the result:
+  /// options().task().metric_values(stats).
   Stats evaluate(const data::DataLoader& loader);
+
+  /// "loss" and each of the task's metrics from statistics such as
+  /// evaluate()'s: e.g. metrics(trainer.evaluate(test)).at("accuracy").
+  std::map<std::string, double> metrics(const Stats& stats) const;
 
   /// Restores model, optimizer, RNGs and position from a checkpoint file (or
   /// the newest in a directory); the next fit() continues where it was taken,
@@ -151,6 +177,11 @@ class Trainer {
   /// Whether a stop was asked, and why ("" when not).
   bool stop_requested() const { return !stop_reason_.empty(); }
   const std::string& stop_reason() const { return stop_reason_; }
+  /// A factor on the scheduled learning rate from the next step on (a
+  /// reduce-on-plateau callback sets it); 1 by default. The callback that
+  /// sets it keeps it in its state, so a resumed run gets it back.
+  void set_lr_scale(double scale) { lr_scale_ = scale; }
+  double lr_scale() const { return lr_scale_; }
   /// Whether this process writes the job's logs, metrics and checkpoints.
   bool is_writer() const { return options_.strategy()->is_writer(); }
   /// The run's logger (TrainerOptions::logger or spdlog's default).
@@ -187,6 +218,12 @@ class Trainer {
   /// After each step: the leak check, and a memory report when one was asked for.
   void watch_memory();
   void record(const EpochResult& result);
+  /// `loader` as this rank's shard when the strategy splits the data and the
+  /// loader does not (kept in `holder`); refuses a loader sharded otherwise.
+  const data::DataLoader& shard_for_strategy(const data::DataLoader& loader, std::optional<data::DataLoader>& holder,
+                                             data::ShardPolicy policy, const char* what);
+  /// Warns about the config keys that differ from the checkpoint's.
+  void warn_config_changes(const std::string& checkpoint, const std::string& saved_config) const;
   void checkpoint_if_due(int64_t steps_per_epoch, bool at_stop);
   /// Runs `call` on every callback.
   void for_each_callback(const std::function<void(Callback&)>& call);
@@ -215,6 +252,7 @@ class Trainer {
   double learning_rate_ = 0.0;
   nlohmann::json last_record_;
   std::string stop_reason_;
+  double lr_scale_ = 1.0;
 };
 
 }  // namespace cohort::trainer

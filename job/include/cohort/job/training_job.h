@@ -26,6 +26,11 @@ config::Schema training_schema();
 std::shared_ptr<strategy::Strategy> make_strategy(const config::Json& config, const std::string& source,
                                                   const JobContext& context);
 
+/// The task of a config: cross entropy with trainer.metrics (accuracy when
+/// the key is absent). A name
+/// that is no metric raises cohort::InputError naming "trainer.metrics".
+task::Task make_task(const config::Json& config);
+
 class TrainingJob {
  public:
   /// `config` must have passed training_schema().validate(). Seeds LibTorch,
@@ -46,7 +51,7 @@ class TrainingJob {
   /// fractional budget, a stop condition); writes output_dir/config.json first.
   std::vector<trainer::EpochResult> fit(const trainer::FitOptions& options = {});
 
-  /// Loss and accuracy on the test split.
+  /// Loss and the task's metrics on the test split.
   trainer::Stats test();
 
   trainer::Trainer& trainer() { return *trainer_; }

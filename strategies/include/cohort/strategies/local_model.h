@@ -20,9 +20,9 @@ class LocalModel : public strategy::Strategy {
 
   void prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) override;
   void zero_grad() override;
-  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) override;
   void step() override;
-  trainer::Stats eval_step(const data::Batch& batch, const strategy::LossFn& loss) override;
+  trainer::Stats eval_step(const data::Batch& batch, const task::Task& task) override;
   std::vector<torch::Tensor> parameters() const override;
   torch::Device input_device() const override { return device_; }
   bool is_writer() const override { return writer_; }
@@ -35,9 +35,10 @@ class LocalModel : public strategy::Strategy {
   /// Puts the model on its device; prepare() and load() call it. Strategies
   /// that spread one model over several devices (model_parallel) override it.
   virtual void place_model();
-  /// The model's output on `input` (moved to the device), under autocast when
-  /// asked; forward_backward() and eval_step() take targets to device().
-  virtual torch::Tensor forward(const torch::Tensor& input, const strategy::MicroStep& micro_step);
+  /// The model's output on the task's inputs of `batch` (moved to the
+  /// device), under autocast when asked.
+  virtual torch::Tensor forward(const data::Batch& batch, const task::Task& task,
+                                const strategy::MicroStep& micro_step);
 
   torch::Device device_;
   bool writer_;
@@ -45,8 +46,9 @@ class LocalModel : public strategy::Strategy {
   std::shared_ptr<torch::optim::Optimizer> optimizer_;
 };
 
-/// Statistics of one batch from its outputs, targets and mean loss. Accuracy
-/// counts only for {N, classes} outputs with {N} class targets.
-trainer::Stats batch_stats(const torch::Tensor& output, const torch::Tensor& target, const torch::Tensor& loss);
+/// The one input of `task` in `batch`, for strategies that pass one tensor
+/// from stage to stage (model_parallel, pipeline); a task with several inputs
+/// is refused with std::invalid_argument naming `strategy`.
+const torch::Tensor& single_input(const data::Batch& batch, const task::Task& task, const char* strategy);
 
 }  // namespace cohort::strategies

@@ -57,12 +57,12 @@ class DataParallel : public LocalModel {
   /// Runs the chunks of `micro` at once; on the step's last micro-batch the
   /// replicas' gradients are added onto the primary's (earlier micro-batches
   /// accumulate on each replica). Returns the whole micro-batch's statistics.
-  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) override;
   /// The primary's optimizer step, then the replicas take its parameters and buffers.
   void step() override;
   /// Evaluates the chunks at once too: evaluation is forward only, so spreading
   /// it costs nothing extra and goes as fast as training's forward.
-  trainer::Stats eval_step(const data::Batch& batch, const strategy::LossFn& loss) override;
+  trainer::Stats eval_step(const data::Batch& batch, const task::Task& task) override;
 
   const std::vector<torch::Device>& devices() const { return data_parallel_options_.devices(); }
   /// Replica `index`'s model; replica 0 is the model given to prepare().

@@ -43,7 +43,7 @@ class Ddp : public LocalModel {
   std::string name() const override { return "ddp"; }
   void prepare(torch::nn::AnyModule model, std::shared_ptr<torch::optim::Optimizer> optimizer) override;
   void zero_grad() override;
-  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) override;
   void abandon_step() override;
   bool any_rank(bool local) override;
   trainer::Stats reduce(const trainer::Stats& local) override;

@@ -54,7 +54,8 @@ class ModelParallel : public LocalModel {
   /// Each stage onto its device; prepare() and load() call it.
   void place_model() override;
   /// The stages in order, each under autocast for its own device type.
-  torch::Tensor forward(const torch::Tensor& input, const strategy::MicroStep& micro_step) override;
+  torch::Tensor forward(const data::Batch& batch, const task::Task& task,
+                        const strategy::MicroStep& micro_step) override;
 
  private:
   ModelParallelOptions model_parallel_options_;

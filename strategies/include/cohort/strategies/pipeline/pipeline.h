@@ -76,7 +76,7 @@ class Pipeline : public LocalModel {
   /// Runs the schedule over `micro` cut into micro_batches parts. Every stage
   /// returns the last stage's statistics. InputError when the batch has fewer
   /// examples than micro_batches.
-  trainer::Stats forward_backward(const data::Batch& micro, const strategy::LossFn& loss, const strategy::MicroStep& micro_step) override;
+  trainer::Stats forward_backward(const data::Batch& micro, const task::Task& task, const strategy::MicroStep& micro_step) override;
   /// Drops the step's activations. The neighbours of a stage that failed
   /// part-way wait for its messages, so the watchdog ends the job after
   /// timeout_s: a pipeline cannot retry a step that ran out of memory.
@@ -84,9 +84,11 @@ class Pipeline : public LocalModel {
   bool any_rank(bool local) override;
   void step() override;
   /// Forward only, through all stages, in min(micro_batches, batch size) parts.
-  trainer::Stats eval_step(const data::Batch& batch, const strategy::LossFn& loss) override;
+  trainer::Stats eval_step(const data::Batch& batch, const task::Task& task) override;
   /// Sums over the data-parallel copies (every stage already has its pipeline's statistics).
   trainer::Stats reduce(const trainer::Stats& local) override;
+  /// Sums over this pipeline's stages (each holds part of the model).
+  double sum_over_model(double local) override;
   int64_t data_parallel_size() const override { return pipeline_options_.data_parallel(); }
   int64_t data_parallel_rank() const override { return replica_; }
   /// Rank 0 of the communicator (stage 0 of the first copy).
@@ -128,7 +130,7 @@ class Pipeline : public LocalModel {
   /// Forward of micro-batch `index`: receive or take the input, run the
   /// stage, send the output or compute the loss (weighted by `weight` for
   /// backward). Keeps the activations for backward when `keep`.
-  trainer::Stats forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const strategy::LossFn& loss,
+  trainer::Stats forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const task::Task& task,
                                      double weight, const strategy::MicroStep& micro_step, bool keep);
   /// Backward of micro-batch `index`; `synchronize`: reduce over the data-parallel copies.
   void backward_micro_batch(int64_t index, bool synchronize);
