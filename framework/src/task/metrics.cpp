@@ -40,9 +40,11 @@ class TopK : public Metric {
     const auto k = std::min<int64_t>(k_, output.size(1));
     const auto hits = (k == 1 ? output.argmax(1).eq(labels)
                               : std::get<1>(output.topk(k, 1)).eq(labels.unsqueeze(1)).any(1))
-                          .sum()
-                          .to(torch::kFloat64);
-    return torch::stack({hits, torch::tensor(double(target.size(0)), hits.options())});
+                          .sum();
+    const double examples = double(target.size(0));
+    // On the CPU the count is at hand; on a GPU it stays there until the one copy back.
+    if (hits.device().is_cpu()) return torch::tensor({double(hits.item<int64_t>()), examples}, torch::kFloat64);
+    return torch::stack({hits.to(torch::kFloat64), torch::full({}, examples, hits.options().dtype(torch::kFloat64))});
   }
   double compute(const std::vector<double>& sums) const override {
     return sums.at(1) > 0 ? sums.at(0) / sums.at(1) : std::numeric_limits<double>::quiet_NaN();
