@@ -5,7 +5,11 @@
 //
 //   build/bin/cohort-bench-single [--repeats 5] [--threads 1] [--batch 64]
 //                                 [--device cpu|cuda|cuda:N] [--precision fp32|bf16]
-//                                 [--data auto|fashion-mnist|synthetic]
+//                                 [--data auto|fashion-mnist|synthetic] [--tensorboard]
+//
+// --tensorboard adds a third side, Cohort writing TensorBoard event files (its
+// TensorBoardCallback, a point every 100 steps as cohort-train's default
+// log_every), in the same alternation, and times the event writer alone.
 //
 // On a GPU both sides keep the data set on the host and move each batch to the
 // device (as Cohort's `single` strategy does), and bf16 runs the forward pass
@@ -31,6 +35,8 @@
 #include "cohort/data/fashion_mnist.h"
 #include "cohort/models/mlp.h"
 #include "cohort/strategies/single.h"
+#include "cohort/tensorboard/event_writer.h"
+#include "cohort/trainer/tensorboard_callback.h"
 #include "cohort/trainer/trainer.h"
 #include "statistics.h"
 
@@ -80,8 +86,10 @@ double hand_written_epoch(const cohort::data::TensorDataset& data, int64_t batch
 }
 
 /// One epoch through cohort::trainer::Trainer; returns its samples per second.
+/// With `events_dir` it writes TensorBoard event files there (and nothing else:
+/// no checkpoints, no metrics.jsonl).
 double cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, int64_t batch, uint64_t seed,
-                    torch::Device device, cohort::trainer::Precision precision) {
+                    torch::Device device, cohort::trainer::Precision precision, const std::string& events_dir = "") {
   auto model = make_model();
   auto optimizer = make_optimizer(model);
   cohort::data::DataLoader loader(data, cohort::data::DataLoaderOptions().batch_size(batch).seed(seed));
@@ -91,8 +99,23 @@ double cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, in
           .epochs(1)
           .progress(cohort::trainer::ProgressStyle::kNone)
           .strategy(std::make_shared<cohort::strategies::Single>(cohort::strategies::SingleOptions().device(device)))
-          .step(cohort::trainer::StepOptions().precision(precision)));
+          .step(cohort::trainer::StepOptions().precision(precision))
+          .output_dir(events_dir)
+          .checkpoint_every(0)
+          .log_every(100)
+          .callbacks(events_dir.empty() ? cohort::trainer::Callbacks{}
+                                        : cohort::trainer::Callbacks{std::make_shared<cohort::trainer::TensorBoardCallback>()}));
   return trainer.fit(loader).back().samples_per_second;
+}
+
+/// Microseconds per scalar written by the event writer alone (encode, frame,
+/// buffer), over `count` scalars and one flush.
+double event_write_microseconds(const std::string& directory, int count) {
+  cohort::tensorboard::EventWriter writer(cohort::tensorboard::EventWriterOptions(directory));
+  const auto start = Clock::now();
+  for (int i = 0; i < count; ++i) writer.add_scalar("bench/loss", 1.0 / (i + 1), i);
+  writer.flush();
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / count;
 }
 
 /// Fashion-MNIST's training set, or (`synthetic` set) random data of its shape.
@@ -123,6 +146,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--data", data_choice, "Fashion-MNIST where installed (auto), or the one named")
       ->check(CLI::IsMember({"auto", "fashion-mnist", "synthetic"}));
+  bool tensorboard = false;
+  app.add_flag("--tensorboard", tensorboard, "also time Cohort writing TensorBoard event files");
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(threads);
   spdlog::set_level(spdlog::level::warn);
@@ -151,15 +176,18 @@ int main(int argc, char** argv) {
 
   bool synthetic = false;
   const auto data = load_data(data_choice, synthetic);
-  std::vector<double> hand, ours;
+  const auto events_dir = (std::filesystem::temp_directory_path() / "cohort-bench-single-events").string();
+  std::vector<double> hand, ours, with_events;
   hand_written_epoch(*data, batch, 99, device, autocast);  // warm-up: allocator, kernels, page cache
   for (int r = 0; r < repeats; ++r) {
     // Alternate which goes first, so neither always inherits the other's warm caches.
     if (r % 2 == 0) hand.push_back(hand_written_epoch(*data, batch, r, device, autocast));
+    if (tensorboard && r % 2 == 1) with_events.push_back(cohort_epoch(data, batch, r, device, precision, events_dir));
     ours.push_back(cohort_epoch(data, batch, r, device, precision));
+    if (tensorboard && r % 2 == 0) with_events.push_back(cohort_epoch(data, batch, r, device, precision, events_dir));
     if (r % 2 == 1) hand.push_back(hand_written_epoch(*data, batch, r, device, autocast));
   }
-  const nlohmann::json result = {{"benchmark", "single_rank_mlp"},
+  nlohmann::json result = {{"benchmark", "single_rank_mlp"},
                                  {"device", device.str()},
                                  {"precision", precision_name},
                                  {"data", synthetic ? "synthetic" : "fashion-mnist"},
@@ -169,6 +197,12 @@ int main(int argc, char** argv) {
                                  {"hand_written_samples_per_second", median(hand)},
                                  {"cohort_samples_per_second", median(ours)},
                                  {"cohort_over_hand_written", median(ours) / median(hand)}};
+  if (tensorboard) {
+    result["cohort_tensorboard_samples_per_second"] = median(with_events);
+    result["tensorboard_over_cohort"] = median(with_events) / median(ours);
+    result["event_write_us_per_scalar"] = event_write_microseconds(events_dir, 100000);
+    std::filesystem::remove_all(events_dir);
+  }
   std::cout << result.dump() << std::endl;
   return 0;
 }

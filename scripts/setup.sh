@@ -2,6 +2,7 @@
 # Installs everything Cohort needs on Debian 12, and does nothing that is already done.
 #
 #   scripts/setup.sh            Debian packages + LibTorch from the torch wheel
+#                               + the tensorboard Python package (for the tests)
 #
 # LibTorch lands in a fixed place outside the checkout, keyed by version
 # ($COHORT_DEPS/torch-<version>, default /opt/cohort), so a second clone or a
@@ -13,11 +14,13 @@ set -euo pipefail
 TORCH_VERSION="${COHORT_TORCH_VERSION:-2.11.0}"
 DEPS_ROOT="${COHORT_DEPS:-/opt/cohort}"
 TORCH_PREFIX="$DEPS_ROOT/torch-$TORCH_VERSION"
+TENSORBOARD_VERSION="${COHORT_TENSORBOARD_VERSION:-2.21.0}"
 
 APT_PACKAGES=(
   build-essential cmake ccache git pkg-config python3 python3-pip
   openmpi-bin libopenmpi-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev catch2 zlib1g-dev dataset-fashion-mnist libjs-chart.js
+  libprotobuf-dev protobuf-compiler libboost-dev chromium
 )
 
 log() { echo "[setup] $*" >&2; }
@@ -78,5 +81,26 @@ install_libtorch() {
   echo "$cmake_dir"
 }
 
+# TensorBoard, to read Cohort's event files with its own loader in the tests and
+# to screenshot it: installed like the wheel above, outside every Python
+# environment, under $DEPS_ROOT/tensorboard-<version>-py<X.Y> (its compiled
+# dependencies are per Python version). CMake finds it there for CTest's PYTHONPATH.
+install_tensorboard() {
+  local py; py="$(pick_python)"
+  local pyver; pyver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+  local prefix="$DEPS_ROOT/tensorboard-$TENSORBOARD_VERSION-py$pyver"
+  [ -f "$prefix/.complete" ] && return 0
+  log "installing tensorboard $TENSORBOARD_VERSION into $prefix (once)"
+  as_root mkdir -p "$DEPS_ROOT"
+  local staging="$prefix.partial"
+  as_root rm -rf "$staging"
+  as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$staging" "tensorboard==$TENSORBOARD_VERSION" >&2
+  as_root rm -rf "$prefix"
+  as_root mv "$staging" "$prefix"
+  as_root touch "$prefix/.complete"
+}
+
 install_debian_packages
+install_tensorboard
 install_libtorch
