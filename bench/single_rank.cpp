@@ -111,7 +111,7 @@ double cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, in
 /// Microseconds per scalar written by the event writer alone (encode, frame,
 /// buffer), over `count` scalars and one flush.
 double event_write_microseconds(const std::string& directory, int count) {
-  cohort::tensorboard::EventWriter writer(cohort::tensorboard::EventWriterOptions(directory));
+  cohort::tensorboard::EventWriter writer{cohort::tensorboard::EventWriterOptions(directory)};
   const auto start = Clock::now();
   for (int i = 0; i < count; ++i) writer.add_scalar("bench/loss", 1.0 / (i + 1), i);
   writer.flush();

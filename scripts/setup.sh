@@ -60,25 +60,31 @@ users_libtorch() {
   done
 }
 
+# pip_install_once PREFIX REQUIREMENT [PYTHON]: REQUIREMENT's wheel and its
+# dependencies into PREFIX, once (PREFIX/.complete marks a finished install).
+# --target keeps it out of every Python environment; a staging directory keeps
+# an interrupted install from looking finished.
+pip_install_once() {
+  local prefix="$1" requirement="$2" py="${3:-}"
+  [ -f "$prefix/.complete" ] && return 0
+  [ -n "$py" ] || py="$(pick_python)"
+  log "installing $requirement into $prefix (once)"
+  as_root mkdir -p "$DEPS_ROOT"
+  local staging="$prefix.partial"
+  as_root rm -rf "$staging"
+  as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$staging" "$requirement" >&2
+  as_root rm -rf "$prefix"
+  as_root mv "$staging" "$prefix"
+  as_root touch "$prefix/.complete"
+}
+
 install_libtorch() {
   local own; own="$(users_libtorch)"
   if [ -n "$own" ]; then log "using your LibTorch at $own"; echo "$own"; return; fi
-  local cmake_dir="$TORCH_PREFIX/torch/share/cmake/Torch"
-  if [ ! -f "$TORCH_PREFIX/.complete" ]; then
-    log "installing LibTorch $TORCH_VERSION from the torch wheel into $TORCH_PREFIX (once)"
-    local py; py="$(pick_python)"
-    as_root mkdir -p "$DEPS_ROOT"
-    local staging="$TORCH_PREFIX.partial"
-    as_root rm -rf "$staging"
-    # --target keeps it out of every Python environment; the wheel's NVIDIA
-    # dependencies (cuDNN, cuBLAS, NCCL, ...) come with it so libtorch_cuda links.
-    as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
-      --target "$staging" "torch==$TORCH_VERSION" >&2
-    as_root rm -rf "$TORCH_PREFIX"
-    as_root mv "$staging" "$TORCH_PREFIX"
-    as_root touch "$TORCH_PREFIX/.complete"
-  fi
-  echo "$cmake_dir"
+  # The wheel's NVIDIA dependencies (cuDNN, cuBLAS, NCCL, ...) come with it so libtorch_cuda links.
+  pip_install_once "$TORCH_PREFIX" "torch==$TORCH_VERSION"
+  echo "$TORCH_PREFIX/torch/share/cmake/Torch"
 }
 
 # TensorBoard, to read Cohort's event files with its own loader in the tests and
@@ -88,17 +94,7 @@ install_libtorch() {
 install_tensorboard() {
   local py; py="$(pick_python)"
   local pyver; pyver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-  local prefix="$DEPS_ROOT/tensorboard-$TENSORBOARD_VERSION-py$pyver"
-  [ -f "$prefix/.complete" ] && return 0
-  log "installing tensorboard $TENSORBOARD_VERSION into $prefix (once)"
-  as_root mkdir -p "$DEPS_ROOT"
-  local staging="$prefix.partial"
-  as_root rm -rf "$staging"
-  as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
-    --target "$staging" "tensorboard==$TENSORBOARD_VERSION" >&2
-  as_root rm -rf "$prefix"
-  as_root mv "$staging" "$prefix"
-  as_root touch "$prefix/.complete"
+  pip_install_once "$DEPS_ROOT/tensorboard-$TENSORBOARD_VERSION-py$pyver" "tensorboard==$TENSORBOARD_VERSION" "$py"
 }
 
 install_debian_packages
