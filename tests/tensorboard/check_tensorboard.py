@@ -3,7 +3,7 @@
 
     check_tensorboard.py <case> <cohort-train> <cohort-tune> <synthetic.json> <work dir>
 
-Cases: curves, resume, ddp, sweep, screenshot. Each runs the real programs on a
+Cases: curves, resume, killed, ddp, sweep, screenshot. Each runs the real programs on a
 small synthetic config and compares what TensorBoard reads (EventAccumulator,
 the HParams plugin's metadata parser) with metrics.jsonl and the sweep's
 journal. TensorBoard comes from PYTHONPATH (scripts/setup.sh installs it under
@@ -148,6 +148,28 @@ def case_resume():
     check(len(epoch_records(out)) == 4, "the resumed run did not train epochs 3 and 4")
 
 
+def case_killed():
+    """A run killed with SIGKILL leaves curves readable up to its last flush (every epoch)."""
+    out = fresh("killed")
+    command = [TRAIN, "--config", SYNTHETIC, "--set", f"output_dir={out}", "--set", "trainer.epochs=10000"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = os.path.join(out, "metrics.jsonl")
+    try:
+        for _ in range(600):
+            if os.path.exists(metrics) and len(epoch_records(out)) >= 3:
+                break
+            time.sleep(0.05)
+    finally:
+        process.kill()
+        process.wait()
+    steps = [r["step"] for r in epoch_records(out)]
+    check(len(steps) >= 3, f"the run wrote {len(steps)} epochs before it was killed")
+    events = [e.step for e in accumulator(out).Scalars("val_loss")]
+    # metrics.jsonl is written before the events of an epoch: a kill between
+    # the two leaves the last epoch out of the event file, and nothing else.
+    check(events in (steps, steps[:-1]), f"event file has epochs at {events}, metrics.jsonl at {steps}")
+
+
 def case_ddp():
     out = fresh("ddp")
     train(out, "strategy.name=ddp", launcher=[*MPIEXEC, "-np", "2"])
@@ -282,6 +304,6 @@ def case_screenshot():
     print(f"screenshot: {png}, {curve} pixels of the curve's colour")
 
 
-{"curves": case_curves, "resume": case_resume, "ddp": case_ddp, "sweep": case_sweep,
+{"curves": case_curves, "resume": case_resume, "killed": case_killed, "ddp": case_ddp, "sweep": case_sweep,
  "screenshot": case_screenshot}[CASE]()
 print(f"{CASE}: passed")
