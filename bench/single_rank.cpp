@@ -5,15 +5,23 @@
 //
 //   build/bin/cohort-bench-single [--repeats 5] [--threads 1] [--batch 64]
 //                                 [--device cpu|cuda|cuda:N] [--precision fp32|bf16]
-//                                 [--data auto|fashion-mnist|synthetic]
+//                                 [--data auto|fashion-mnist|synthetic] [--tensorboard [--events-every 100]]
+//
+// --tensorboard adds a third side, Cohort writing TensorBoard event files (its
+// TensorBoardCallback, a point every 100 steps as cohort-train's default
+// log_every), in the same alternation; it reports the time spent in that
+// callback as a fraction of the epoch, and times the event writer alone.
 //
 // On a GPU both sides keep the data set on the host and move each batch to the
 // device (as Cohort's `single` strategy does), and bf16 runs the forward pass
 // under autocast. `--data auto` takes Fashion-MNIST where it is installed and
 // otherwise random data of its shape (60,000 examples of 1x28x28, 10 classes):
 // the speed of a step does not depend on the values.
+#include <ftw.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -31,6 +39,8 @@
 #include "cohort/data/fashion_mnist.h"
 #include "cohort/models/mlp.h"
 #include "cohort/strategies/single.h"
+#include "cohort/tensorboard/event_writer.h"
+#include "cohort/trainer/tensorboard_callback.h"
 #include "cohort/trainer/trainer.h"
 #include "statistics.h"
 
@@ -79,20 +89,81 @@ double hand_written_epoch(const cohort::data::TensorDataset& data, int64_t batch
   return double(data.size()) / std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-/// One epoch through cohort::trainer::Trainer; returns its samples per second.
-double cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, int64_t batch, uint64_t seed,
-                    torch::Device device, cohort::trainer::Precision precision) {
+/// A callback that forwards to another and adds up the time spent in it: what
+/// writing events costs an epoch, measured inside the run rather than as the
+/// difference of two noisy epoch times.
+class TimedCallback : public cohort::trainer::Callback {
+ public:
+  explicit TimedCallback(std::shared_ptr<cohort::trainer::Callback> inner) : inner_(std::move(inner)) {}
+  std::string name() const override { return inner_->name(); }
+  void on_fit_begin(cohort::trainer::Trainer& trainer) override { timed([&] { inner_->on_fit_begin(trainer); }); }
+  void on_step_end(cohort::trainer::Trainer& trainer, const cohort::trainer::StepEnd& step) override {
+    timed([&] { inner_->on_step_end(trainer, step); });
+  }
+  void on_epoch_end(cohort::trainer::Trainer& trainer, const nlohmann::json& record) override {
+    timed([&] { inner_->on_epoch_end(trainer, record); });
+  }
+  void on_fit_end(cohort::trainer::Trainer& trainer) override { timed([&] { inner_->on_fit_end(trainer); }); }
+  double seconds() const { return seconds_; }
+
+ private:
+  template <typename F>
+  void timed(F&& call) {
+    const auto start = Clock::now();
+    call();
+    seconds_ += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  std::shared_ptr<cohort::trainer::Callback> inner_;
+  double seconds_ = 0.0;
+};
+
+struct EpochTime {
+  double samples_per_second = 0.0;
+  double callback_fraction = 0.0;  // of the epoch's time, in the event-writing callback
+};
+
+/// One epoch through cohort::trainer::Trainer. With `events_dir` it writes
+/// TensorBoard event files there (and metrics.jsonl, one line; no checkpoints).
+EpochTime cohort_epoch(const std::shared_ptr<cohort::data::TensorDataset>& data, int64_t batch, uint64_t seed,
+                       torch::Device device, cohort::trainer::Precision precision, const std::string& events_dir = "",
+                       int64_t events_every = 100) {
   auto model = make_model();
   auto optimizer = make_optimizer(model);
   cohort::data::DataLoader loader(data, cohort::data::DataLoaderOptions().batch_size(batch).seed(seed));
+  auto timed = std::make_shared<TimedCallback>(std::make_shared<cohort::trainer::TensorBoardCallback>());
   cohort::trainer::Trainer trainer(
       torch::nn::AnyModule(model), optimizer,
       cohort::trainer::TrainerOptions()
           .epochs(1)
           .progress(cohort::trainer::ProgressStyle::kNone)
           .strategy(std::make_shared<cohort::strategies::Single>(cohort::strategies::SingleOptions().device(device)))
-          .step(cohort::trainer::StepOptions().precision(precision)));
-  return trainer.fit(loader).back().samples_per_second;
+          .step(cohort::trainer::StepOptions().precision(precision))
+          .output_dir(events_dir)
+          .checkpoint_every(0)
+          .log_every(events_every)
+          .callbacks(events_dir.empty() ? cohort::trainer::Callbacks{} : cohort::trainer::Callbacks{timed}));
+  const auto start = Clock::now();
+  EpochTime result;
+  result.samples_per_second = trainer.fit(loader).back().samples_per_second;
+  result.callback_fraction = timed->seconds() / std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+/// Deletes `directory` and everything in it. POSIX nftw: here
+/// std::filesystem::remove_all binds to LibTorch's copy, which crashes.
+void remove_tree(const std::string& directory) {
+  nftw(directory.c_str(), [](const char* path, const struct stat*, int, struct FTW*) { return std::remove(path); }, 16,
+       FTW_DEPTH | FTW_PHYS);
+}
+
+/// Microseconds per scalar written by the event writer alone (encode, frame,
+/// buffer), over `count` scalars and one flush.
+double event_write_microseconds(const std::string& directory, int count) {
+  cohort::tensorboard::EventWriter writer{cohort::tensorboard::EventWriterOptions(directory)};
+  const auto start = Clock::now();
+  for (int i = 0; i < count; ++i) writer.add_scalar("bench/loss", 1.0 / (i + 1), i);
+  writer.flush();
+  return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / count;
 }
 
 /// Fashion-MNIST's training set, or (`synthetic` set) random data of its shape.
@@ -123,6 +194,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--data", data_choice, "Fashion-MNIST where installed (auto), or the one named")
       ->check(CLI::IsMember({"auto", "fashion-mnist", "synthetic"}));
+  bool tensorboard = false;
+  int64_t events_every = 100;
+  app.add_flag("--tensorboard", tensorboard, "also time Cohort writing TensorBoard event files");
+  app.add_option("--events-every", events_every, "with --tensorboard: steps between per-step points (log_every)");
   CLI11_PARSE(app, argc, argv);
   torch::set_num_threads(threads);
   spdlog::set_level(spdlog::level::warn);
@@ -151,15 +226,25 @@ int main(int argc, char** argv) {
 
   bool synthetic = false;
   const auto data = load_data(data_choice, synthetic);
-  std::vector<double> hand, ours;
+  const auto events_dir = (std::filesystem::temp_directory_path() / "cohort-bench-single-events").string();
+  std::vector<double> hand, ours, with_events, callback_fraction;
+  const auto events_epoch = [&](int r, const std::string& run_dir) {
+    const auto time = cohort_epoch(data, batch, r, device, precision, run_dir, events_every);
+    with_events.push_back(time.samples_per_second);
+    callback_fraction.push_back(time.callback_fraction);
+  };
   hand_written_epoch(*data, batch, 99, device, autocast);  // warm-up: allocator, kernels, page cache
   for (int r = 0; r < repeats; ++r) {
     // Alternate which goes first, so neither always inherits the other's warm caches.
     if (r % 2 == 0) hand.push_back(hand_written_epoch(*data, batch, r, device, autocast));
-    ours.push_back(cohort_epoch(data, batch, r, device, precision));
+    // Each epoch with events writes a run directory of its own, as separate runs would.
+    const auto run_dir = events_dir + "/" + std::to_string(r);
+    if (tensorboard && r % 2 == 1) events_epoch(r, run_dir);
+    ours.push_back(cohort_epoch(data, batch, r, device, precision).samples_per_second);
+    if (tensorboard && r % 2 == 0) events_epoch(r, run_dir);
     if (r % 2 == 1) hand.push_back(hand_written_epoch(*data, batch, r, device, autocast));
   }
-  const nlohmann::json result = {{"benchmark", "single_rank_mlp"},
+  nlohmann::json result = {{"benchmark", "single_rank_mlp"},
                                  {"device", device.str()},
                                  {"precision", precision_name},
                                  {"data", synthetic ? "synthetic" : "fashion-mnist"},
@@ -169,6 +254,14 @@ int main(int argc, char** argv) {
                                  {"hand_written_samples_per_second", median(hand)},
                                  {"cohort_samples_per_second", median(ours)},
                                  {"cohort_over_hand_written", median(ours) / median(hand)}};
+  if (tensorboard) {
+    result["cohort_tensorboard_samples_per_second"] = median(with_events);
+    result["tensorboard_over_cohort"] = median(with_events) / median(ours);
+    result["tensorboard_callback_fraction_of_epoch"] = median(callback_fraction);
+    result["events_every"] = events_every;
+    result["event_write_us_per_scalar"] = event_write_microseconds(events_dir + "/writer", 100000);
+    remove_tree(events_dir);
+  }
   std::cout << result.dump() << std::endl;
   return 0;
 }

@@ -2,6 +2,7 @@
 # Installs everything Cohort needs on Debian 12, and does nothing that is already done.
 #
 #   scripts/setup.sh            Debian packages + LibTorch from the torch wheel
+#                               + the tensorboard Python package (for the tests)
 #
 # LibTorch lands in a fixed place outside the checkout, keyed by version
 # ($COHORT_DEPS/torch-<version>, default /opt/cohort), so a second clone or a
@@ -13,11 +14,13 @@ set -euo pipefail
 TORCH_VERSION="${COHORT_TORCH_VERSION:-2.11.0}"
 DEPS_ROOT="${COHORT_DEPS:-/opt/cohort}"
 TORCH_PREFIX="$DEPS_ROOT/torch-$TORCH_VERSION"
+TENSORBOARD_VERSION="${COHORT_TENSORBOARD_VERSION:-2.21.0}"
 
 APT_PACKAGES=(
   build-essential cmake ccache git pkg-config python3 python3-pip
   openmpi-bin libopenmpi-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev catch2 zlib1g-dev dataset-fashion-mnist libjs-chart.js
+  libprotobuf-dev protobuf-compiler libboost-dev chromium
 )
 
 log() { echo "[setup] $*" >&2; }
@@ -57,26 +60,43 @@ users_libtorch() {
   done
 }
 
+# pip_install_once PREFIX REQUIREMENT [PYTHON]: REQUIREMENT's wheel and its
+# dependencies into PREFIX, once (PREFIX/.complete marks a finished install).
+# --target keeps it out of every Python environment; a staging directory keeps
+# an interrupted install from looking finished.
+pip_install_once() {
+  local prefix="$1" requirement="$2" py="${3:-}"
+  [ -f "$prefix/.complete" ] && return 0
+  [ -n "$py" ] || py="$(pick_python)"
+  log "installing $requirement into $prefix (once)"
+  as_root mkdir -p "$DEPS_ROOT"
+  local staging="$prefix.partial"
+  as_root rm -rf "$staging"
+  as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
+    --target "$staging" "$requirement" >&2
+  as_root rm -rf "$prefix"
+  as_root mv "$staging" "$prefix"
+  as_root touch "$prefix/.complete"
+}
+
 install_libtorch() {
   local own; own="$(users_libtorch)"
   if [ -n "$own" ]; then log "using your LibTorch at $own"; echo "$own"; return; fi
-  local cmake_dir="$TORCH_PREFIX/torch/share/cmake/Torch"
-  if [ ! -f "$TORCH_PREFIX/.complete" ]; then
-    log "installing LibTorch $TORCH_VERSION from the torch wheel into $TORCH_PREFIX (once)"
-    local py; py="$(pick_python)"
-    as_root mkdir -p "$DEPS_ROOT"
-    local staging="$TORCH_PREFIX.partial"
-    as_root rm -rf "$staging"
-    # --target keeps it out of every Python environment; the wheel's NVIDIA
-    # dependencies (cuDNN, cuBLAS, NCCL, ...) come with it so libtorch_cuda links.
-    as_root "$py" -m pip install -q --disable-pip-version-check --no-warn-script-location \
-      --target "$staging" "torch==$TORCH_VERSION" >&2
-    as_root rm -rf "$TORCH_PREFIX"
-    as_root mv "$staging" "$TORCH_PREFIX"
-    as_root touch "$TORCH_PREFIX/.complete"
-  fi
-  echo "$cmake_dir"
+  # The wheel's NVIDIA dependencies (cuDNN, cuBLAS, NCCL, ...) come with it so libtorch_cuda links.
+  pip_install_once "$TORCH_PREFIX" "torch==$TORCH_VERSION"
+  echo "$TORCH_PREFIX/torch/share/cmake/Torch"
+}
+
+# TensorBoard, to read Cohort's event files with its own loader in the tests and
+# to screenshot it: installed like the wheel above, outside every Python
+# environment, under $DEPS_ROOT/tensorboard-<version>-py<X.Y> (its compiled
+# dependencies are per Python version). CMake finds it there for CTest's PYTHONPATH.
+install_tensorboard() {
+  local py; py="$(pick_python)"
+  local pyver; pyver="$("$py" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
+  pip_install_once "$DEPS_ROOT/tensorboard-$TENSORBOARD_VERSION-py$pyver" "tensorboard==$TENSORBOARD_VERSION" "$py"
 }
 
 install_debian_packages
+install_tensorboard
 install_libtorch

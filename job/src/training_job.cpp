@@ -12,6 +12,7 @@
 #include "cohort/core/files.h"
 #include "cohort/distributed/wait_policy.h"
 #include "cohort/logging/logging.h"
+#include "cohort/trainer/tensorboard_callback.h"
 #include "cohort/memory/leak_detector.h"
 #include "cohort/precision/loss_scaler.h"
 #include "cohort/models/registry.h"
@@ -150,8 +151,13 @@ trainer::StepOptions step_options(const Json& config) {
       .clip_grad_value(loop.at("clip_grad_value").get<double>());
 }
 
-trainer::Callbacks make_callbacks(const Json& loop) {
+/// The callbacks a config turns on: early stopping (trainer.early_stopping_*)
+/// and TensorBoard event files (logging.tensorboard).
+trainer::Callbacks make_callbacks(const Json& config) {
+  const auto& loop = config.at("trainer");
   trainer::Callbacks callbacks;
+  if (config.at("logging").at("tensorboard").get<bool>())
+    callbacks.push_back(std::make_shared<trainer::TensorBoardCallback>());
   if (const auto patience = loop.at("early_stopping_patience").get<int64_t>(); patience > 0)
     callbacks.push_back(std::make_shared<trainer::EarlyStopping>(
         trainer::EarlyStoppingOptions(loop.at("early_stopping_metric").get<std::string>()).patience(patience)));
@@ -212,6 +218,11 @@ Schema training_schema() {
   schema.object("loss_scaler", loss_scaler_schema(), "the dynamic loss scaling of precision fp16");
   schema.object("memory", memory_schema(), "out-of-memory recovery, the leak check and --find-batch-size");
   strategies::strategy_registry().add_to_schema(schema, "strategy", "single", "how each step runs on the devices");
+  schema.object("logging",
+                Schema().boolean("tensorboard", true,
+                                 "write TensorBoard event files of the run's curves into output_dir "
+                                 "(tensorboard --logdir <output_dir>)"),
+                "what a run writes besides metrics.jsonl");
   schema.object("runtime",
                 Schema()
                     .integer("threads", 0, "LibTorch threads per process (0 = the node's cores / ranks on it)",
@@ -311,7 +322,7 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
             .step(step_options(config_))
             .leak_check(leak_options(config_.at("memory")))
             .task(make_task(config_))
-            .callbacks(make_callbacks(loop))
+            .callbacks(make_callbacks(config_))
             .config(config_));
   });
   context_.logger->info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,

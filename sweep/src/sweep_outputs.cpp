@@ -19,7 +19,10 @@ std::string trial_metrics(const std::string& output_dir, int64_t id) {
 }  // namespace
 
 SweepOutputs::SweepOutputs(const SweepConfig& sweep)
-    : sweep_(sweep), started_(wall_clock_seconds()) {}
+    : sweep_(sweep), started_(wall_clock_seconds()) {
+  const auto logging = sweep.base.value("logging", Json::object());
+  if (!sweep.output_dir.empty() && logging.value("tensorboard", true)) hparams_.emplace(sweep);
+}
 
 std::string SweepOutputs::objective_name() const {
   return sweep_.objective.function.empty() ? sweep_.objective.metric : sweep_.objective.function;
@@ -29,6 +32,7 @@ void SweepOutputs::write(const Study& study) {
   write_outputs(study, sweep_.output_dir);
   write_best(study);
   write_report(study);
+  if (hparams_) hparams_->write(study);
 }
 
 void SweepOutputs::write_best(const Study& study) const {

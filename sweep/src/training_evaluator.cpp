@@ -15,6 +15,7 @@
 #include "cohort/strategy/strategy.h"
 #include "cohort/trainer/checkpoint.h"
 #include "cohort/tuner/space/search_space.h"
+#include "cohort/sweep/hparams_writer.h"
 #include "cohort/sweep/leader.h"
 #include "cohort/logging/describe_exception.h"
 #include "cohort/core/run_layout.h"
@@ -53,6 +54,24 @@ Json choose_start(const Trial& trial, const TrialContext& context) {
   }
   if (context.group && context.group->size() > 1) start = broadcast_json(*context.group, start);
   return start;
+}
+
+/// Copies the parent's learning curves into a promoted trial's directory: its
+/// metrics.jsonl and the event files of its training (not the parent's HParams
+/// session), so the resumed run appends to them.
+void copy_parent_curves(const std::string& parent_dir, const std::string& output_dir) {
+  const auto copy = [&](const fs::path& from) {
+    fs::create_directories(output_dir);
+    fs::copy_file(from, fs::path(output_dir) / from.filename(), fs::copy_options::overwrite_existing);
+  };
+  const auto parent_metrics = run_layout::in(parent_dir, run_layout::kMetrics);
+  if (fs::exists(parent_metrics)) copy(parent_metrics);
+  for (const auto& entry : fs::directory_iterator(parent_dir)) {
+    const auto name = entry.path().filename().string();
+    if (entry.is_regular_file() && name.find("tfevents") != std::string::npos &&
+        entry.path().extension() != kHParamsSuffix)
+      copy(entry.path());
+  }
 }
 
 /// The trial's logger: the console sinks of the default logger (at their
@@ -169,13 +188,8 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
 
   auto start = choose_start(trial, context);
   auto checkpoint = start.at("checkpoint").get<std::string>();
-  if (leader && start.at("from_parent").get<bool>()) {
-    // The trial's learning curve starts with its parent's; the resumed run appends to it.
-    const auto parent_metrics = run_layout::in(context.parent_dir, run_layout::kMetrics);
-    if (fs::exists(parent_metrics))
-      fs::copy_file(parent_metrics, run_layout::in(output_dir, run_layout::kMetrics),
-                    fs::copy_options::overwrite_existing);
-  }
+  // The trial's learning curve starts with its parent's; the resumed run appends to it.
+  if (leader && start.at("from_parent").get<bool>()) copy_parent_curves(context.parent_dir, output_dir);
   trainer::FitOptions fit;
   fit.until_epochs(trial.budget);
   if (context.deadline > 0.0) fit.stop_when([&context] { return deadline_passed(context); });

@@ -2,14 +2,18 @@
 // Everything a sweep leaves in its output_dir besides the journal and the
 // trials' own directories: results.csv, configs.json and results.json
 // (write_outputs), best.json with the complete training config that
-// reproduces the best trial, and report.html.
+// reproduces the best trial, report.html, and the HParams plugin's event
+// files (hparams_writer.h) unless the base training config turns
+// logging.tensorboard off.
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "cohort/tuner/study/study.h"
+#include "cohort/sweep/hparams_writer.h"
 #include "cohort/sweep/sweep_config.h"
 
 namespace cohort::sweep {
@@ -34,6 +38,7 @@ class SweepOutputs {
   const SweepConfig& sweep_;
   double started_;
   std::map<int64_t, std::vector<Json>> finished_curves_;
+  std::optional<HParamsWriter> hparams_;
 };
 
 }  // namespace cohort::sweep
