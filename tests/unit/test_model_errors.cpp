@@ -6,6 +6,9 @@
 
 #include "cohort/core/error.h"
 #include "cohort/data/dataset.h"
+#include "cohort/device/cuda_failure.h"
+#include "cohort/logging/describe_exception.h"
+#include "cohort/memory/oom.h"
 #include "cohort/models/cnn.h"
 #include "cohort/models/mlp.h"
 #include "cohort/models/shape_error.h"
@@ -63,6 +66,20 @@ TEST_CASE("a shape error names the layer, what it expects, what it got and from 
   torch::nn::AnyModule opaque(Opaque{});
   CHECK(cohort::models::describe_forward_error(opaque, torch::zeros({4, 5}), "mat1 and mat2\nmore") ==
         "the model (Opaque) fails on an input of shape [4, 5]: mat1 and mat2");
+}
+
+TEST_CASE("a mismatch later in training gets the same sentence; other errors pass unchanged", "[errors]") {
+  torch::nn::AnyModule cnn(Cnn(CnnOptions({1, 28, 28}, 10)));
+  const auto odd = torch::zeros({2, 1, 20, 20});  // e.g. a stray batch of smaller images
+  CHECK_THROWS_WITH(cohort::models::explain_shape_errors(
+                        cnn, [&] { return odd; }, [&] { return cnn.forward(odd); }),
+                    Contains("layer \"classifier.0\" (Linear) expects in_features 3136 but gets [2, 1600]"));
+  const auto cuda_failure = [&]() -> torch::Tensor {
+    TORCH_CHECK(false, "CUDA error: boom");
+    return {};
+  };
+  CHECK_THROWS_AS(cohort::models::explain_shape_errors(cnn, [&] { return odd; }, cuda_failure), c10::Error);
+  CHECK_FALSE(cohort::models::looks_like_shape_error("CUDA error: device-side assert triggered"));
 }
 
 TEST_CASE("the summary of the mlp matches hand-computed figures", "[errors][summary]") {
@@ -138,4 +155,29 @@ TEST_CASE("a model whose layers are unknown gets its parameters by submodule", "
   CHECK(report.rows[0].trainable == 14);
   CHECK(report.activation_bytes == 0);
   CHECK_THAT(report.format(), Contains("activations unknown"));
+}
+
+TEST_CASE("CUDA failures beyond out-of-memory are recognised, never retried as out-of-memory, and say what to do",
+          "[errors]") {
+  using cohort::device::cuda_failure_advice;
+  const c10::SourceLocation where{"f", "file", 1};
+  const c10::Error assert_error(where, "CUDA error: device-side assert triggered\nCUDA kernel errors might be "
+                                       "asynchronously reported");
+  CHECK_THAT(cuda_failure_advice(assert_error.what_without_backtrace()), Contains("CUDA_LAUNCH_BLOCKING=1"));
+  CHECK_FALSE(cohort::memory::is_out_of_memory(assert_error));
+  CHECK_THAT(cohort::describe_exception(assert_error),
+             Contains("CUDA error: device-side assert triggered: a CUDA kernel found an index out of range"));
+  CHECK_THAT(cuda_failure_advice("CUDA error: an illegal memory access was encountered"),
+             Contains("outside its memory"));
+  CHECK_FALSE(cohort::memory::is_out_of_memory(
+      c10::Error(where, "CUDA error: an illegal memory access was encountered (out of memory in a kernel)")));
+  CHECK_THAT(cuda_failure_advice("cuDNN error: CUDNN_STATUS_NOT_INITIALIZED"), Contains("cuDNN or cuBLAS"));
+  CHECK_THAT(cuda_failure_advice("CUDA error: CUBLAS_STATUS_NOT_INITIALIZED when calling cublasCreate(handle)"),
+             Contains("cuDNN or cuBLAS"));
+  CHECK_THAT(cuda_failure_advice("CUDA error: unspecified launch failure"), Contains("GPU was lost"));
+  // Out-of-memory and shape errors are none of these.
+  CHECK(cuda_failure_advice("CUDA out of memory. Tried to allocate 2.00 GiB").empty());
+  CHECK(cuda_failure_advice("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate").empty());
+  CHECK(cohort::memory::is_out_of_memory(c10::Error(where, "CUDA out of memory. Tried to allocate 2.00 GiB")));
+  CHECK(cuda_failure_advice("mat1 and mat2 shapes cannot be multiplied (64x3136 and 1024x10)").empty());
 }

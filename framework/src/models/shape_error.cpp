@@ -17,26 +17,28 @@ std::string first_line(const std::string& message) {
   return end == std::string::npos ? message : message.substr(0, end);
 }
 
-/// What `layer` needs of its input, as {words, dimension, size}: e.g.
-/// {"in_features 1024", -1, 1024} for a Linear. Empty for layers whose needs
-/// are not a single size.
+/// What a layer needs of its input: `size` along dimension `dim` (-1: the
+/// last), set by its option `option`, e.g. {"in_features", -1, 1024}.
 struct Expectation {
-  std::string words;
+  const char* option;
   int64_t dim;
   int64_t size;
 };
 
+template <typename Conv>
+std::optional<Expectation> conv_expectation(const torch::nn::Module& layer) {
+  if (const auto* conv = dynamic_cast<const Conv*>(&layer))
+    return Expectation{"in_channels", 1, conv->options.in_channels()};
+  return std::nullopt;
+}
+
+/// Nothing for layers whose needs are not one size.
 std::optional<Expectation> expectation(const torch::nn::Module& layer) {
   if (const auto* linear = dynamic_cast<const torch::nn::LinearImpl*>(&layer))
-    return Expectation{fmt::format("in_features {}", linear->options.in_features()), -1,
-                       linear->options.in_features()};
-  if (const auto* conv = dynamic_cast<const torch::nn::Conv1dImpl*>(&layer))
-    return Expectation{fmt::format("in_channels {}", conv->options.in_channels()), 1, conv->options.in_channels()};
-  if (const auto* conv = dynamic_cast<const torch::nn::Conv2dImpl*>(&layer))
-    return Expectation{fmt::format("in_channels {}", conv->options.in_channels()), 1, conv->options.in_channels()};
-  if (const auto* conv = dynamic_cast<const torch::nn::Conv3dImpl*>(&layer))
-    return Expectation{fmt::format("in_channels {}", conv->options.in_channels()), 1, conv->options.in_channels()};
-  return std::nullopt;
+    return Expectation{"in_features", -1, linear->options.in_features()};
+  if (auto conv = conv_expectation<torch::nn::Conv1dImpl>(layer)) return conv;
+  if (auto conv = conv_expectation<torch::nn::Conv2dImpl>(layer)) return conv;
+  return conv_expectation<torch::nn::Conv3dImpl>(layer);
 }
 
 std::string layer_name(const std::map<const torch::nn::Module*, std::string>& paths, const torch::nn::Module& layer,
@@ -62,11 +64,10 @@ std::string describe_layer(const torch::nn::Module& model, const torch::nn::Sequ
   if (input.dim() > 0) {
     const auto dim = needs->dim < 0 ? input.dim() - 1 : needs->dim;
     if (dim < input.dim() && input.size(dim) != needs->size)
-      fix = fmt::format("; build it with {} {} or change the layers before it",
-                        needs->words.substr(0, needs->words.find(' ')), input.size(dim));
+      fix = fmt::format("; build it with {} {} or change the layers before it", needs->option, input.size(dim));
   }
-  return fmt::format("the model's {} expects {} but gets {} from {}{}.", where, needs->words, shape_string(input),
-                     before, fix);
+  return fmt::format("the model's {} expects {} {} but gets {} from {}{}.", where, needs->option, needs->size,
+                     shape_string(input), before, fix);
 }
 
 }  // namespace

@@ -119,8 +119,8 @@ std::string ModelSummary::format(const SummaryOptions& options) const {
                       options.optimizer_states(),
                       by_layer ? memory::format_bytes(double(activation_bytes)) : "unknown (layers not known)");
   if (options.device_bytes() > 0)
-    text += fmt::format("\n{} has {}: the step needs {:.1f}% of it", options.device(), memory::format_bytes(options.device_bytes()),
-                        100.0 * double(step) / options.device_bytes());
+    text += fmt::format("\n{} has {}: the step needs {:.1f}% of it", options.device(),
+                        memory::format_bytes(options.device_bytes()), 100.0 * double(step) / options.device_bytes());
   return text + "\n";
 }
 
