@@ -3,6 +3,7 @@
 //
 //   cohort-train --config configs/fmnist_mlp.json [--set optimizer.lr=0.05 ...] [--resume CKPT]
 //   cohort-train --config job.json --find-batch-size   (prints the largest micro-batch that fits)
+//   cohort-train --config job.json --summary           (prints the model layer by layer, trains nothing)
 //
 // While it trains, `kill -USR1 <pid>` logs a memory report at the next step.
 //
@@ -24,6 +25,7 @@
 #include "cohort/logging/logging.h"
 #include "cohort/memory/batch_size_finder.h"
 #include "cohort/memory/memory_report.h"
+#include "cohort/models/summary.h"
 
 namespace {
 
@@ -35,6 +37,7 @@ struct Arguments {
   bool print_config = false;
   bool print_reference = false;
   bool find_batch_size = false;
+  bool summary = false;
 };
 
 /// --find-batch-size: the largest micro-batch whose training step fits, as one JSON line.
@@ -64,6 +67,40 @@ int find_batch_size(const nlohmann::json& config, const std::string& source) {
   line["batch_size"] = batch;
   line["accumulation_steps"] = accumulation;
   std::cout << line.dump() << std::endl;
+  return cohort::kExitSuccess;
+}
+
+/// Tensors the configured optimizer keeps per parameter: momentum for SGD
+/// with momentum, two moments for Adam and AdamW.
+int64_t optimizer_states(const nlohmann::json& optimizer) {
+  const auto& name = optimizer.at("name").get_ref<const std::string&>();
+  if (name == "adam" || name == "adamw") return 2;
+  return optimizer.value("momentum", 0.0) > 0 ? 1 : 0;
+}
+
+/// The memory the device `device` has: its capacity (CUDA) or what the process may still hold (CPU).
+double device_bytes(const torch::Device& device) {
+  if (!device.is_cuda()) return cohort::memory::cpu_memory_available();
+  for (const auto& cuda : cohort::memory::capture_memory_report().cuda)
+    if (cuda.device == device.index()) return double(cuda.total);
+  return 0;
+}
+
+/// --summary: the model layer by layer on one batch of the configured size,
+/// and the memory a training step needs; trains and writes nothing.
+int print_summary(const nlohmann::json& config, const std::string& source) {
+  cohort::job::TrainingJob job(config, source);
+  auto& trainer = job.trainer();
+  const auto device = trainer.strategy().input_device();
+  const auto& train = *job.data().train;
+  const auto batch = std::min(config.at("loader").at("batch_size").get<int64_t>(), train.size());
+  const auto input =
+      train.get_batch(torch::arange(batch, torch::kInt64)).at(trainer.options().task().inputs().front()).to(device);
+  const auto report = cohort::models::summary(trainer.model(), input);
+  std::cout << report.format(cohort::models::SummaryOptions()
+                                 .optimizer_states(optimizer_states(config.at("optimizer")))
+                                 .device_bytes(device_bytes(device))
+                                 .device(device.str()));
   return cohort::kExitSuccess;
 }
 
@@ -99,6 +136,7 @@ int run(const Arguments& args) {
   }
 
   if (args.find_batch_size) return find_batch_size(config, args.config_path);
+  if (args.summary) return print_summary(config, args.config_path);
 
   cohort::memory::install_report_signal(SIGUSR1);
   // A strategy that does not fit the job (a pipeline's stages x replicas
@@ -144,6 +182,9 @@ int main(int argc, char** argv) {
   app.add_flag("--find-batch-size", args.find_batch_size,
                "print the largest micro-batch whose training step fits in memory (memory.fraction, "
                "memory.cpu_budget_mb), then exit");
+  app.add_flag("--summary", args.summary,
+               "print each layer's output shape, parameters and activations at one batch, and the memory a "
+               "training step needs, then exit");
   app.add_flag("--print-config-reference", args.print_reference,
                "print the Markdown reference of every config key, then exit");
   try {

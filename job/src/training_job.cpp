@@ -16,6 +16,7 @@
 #include "cohort/memory/leak_detector.h"
 #include "cohort/precision/loss_scaler.h"
 #include "cohort/models/registry.h"
+#include "cohort/models/shape_error.h"
 #include "cohort/optim/lr_schedule.h"
 #include "cohort/optim/optimizers.h"
 #include "cohort/device/device.h"
@@ -198,6 +199,39 @@ std::unique_ptr<data::DataLoader> make_loader(const std::shared_ptr<data::Tensor
                                                          .seed(seed));
 }
 
+/// Runs `model` once on the first `batch_size` training examples, on the CPU
+/// before the strategy places it, so a model that does not fit the data is
+/// refused before training (exit 2) and not at its first step or its
+/// thousandth. Eval mode, no gradients and the CPU generator restored: the
+/// model, the RNG and so the run that follows are unchanged.
+void check_model_fits(torch::nn::AnyModule& model, const data::TensorDataset& train, const task::Task& task,
+                      int64_t batch_size) {
+  const auto batch = train.get_batch(torch::arange(std::min(batch_size, train.size()), torch::kInt64));
+  auto generator = at::globalContext().defaultGenerator(torch::kCPU);
+  const auto rng = generator.get_state();
+  const bool training = model.ptr()->is_training();
+  model.ptr()->eval();
+  torch::Tensor output;
+  std::string failure;
+  try {
+    torch::NoGradGuard no_grad;
+    output = task.forward(model, batch, torch::kCPU);
+  } catch (const c10::OutOfMemoryError&) {
+    throw;
+  } catch (const c10::Error& error) {
+    const auto& input = batch.at(task.inputs().front());
+    failure = models::describe_forward_error(model, input, error.what_without_backtrace());
+  }
+  model.ptr()->train(training);
+  generator.set_state(rng);
+  if (!failure.empty()) throw InputError(fmt::format("\"model\" does not fit the data: {}", failure));
+  const auto classes = train.num_classes();
+  if (task.classifies() && classes > 0 && output.dim() == 2 && output.size(1) != classes)
+    throw InputError(fmt::format("\"model\" gives {} outputs per example but the data has {} classes (labels "
+                                 "0..{}): its last layer needs {} outputs.",
+                                 output.size(1), classes, classes - 1, classes));
+}
+
 }  // namespace
 
 Schema training_schema() {
@@ -301,6 +335,7 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
 
   const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes()};
   auto model = named([&] { return models::model_registry().create(config_.at("model"), inputs); });
+  named([&] { check_model_fits(model, *data_.train, make_task(config_), loader.at("batch_size").get<int64_t>()); });
   auto optimizer =
       named([&] { return optim::optimizer_registry().create(config_.at("optimizer"), model.ptr()->parameters()); });
   const auto& loop = config_.at("trainer");

@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 #include <torch/torch.h>
 
+#include "cohort/models/shape_error.h"
 #include "cohort/precision/autocast.h"
 #include "cohort/trainer/checkpoint.h"
 
@@ -28,7 +29,11 @@ void LocalModel::zero_grad() { optimizer_->zero_grad(); }
 torch::Tensor LocalModel::forward(const data::Batch& batch, const task::Task& task,
                                   const strategy::MicroStep& micro_step) {
   precision::AutocastGuard autocast(device_.type(), micro_step.autocast);
-  return task.forward(model_, batch, device_);
+  // A batch of another shape later in training (a last batch, a stray
+  // example) gets the same sentence as the check before training.
+  return models::explain_shape_errors(
+      model_, [&] { return batch.at(task.inputs().front()).to(device_); },
+      [&] { return task.forward(model_, batch, device_); });
 }
 
 trainer::Stats LocalModel::forward_backward(const data::Batch& micro, const task::Task& task,

@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "cohort/core/error.h"
+
 namespace cohort::data {
 
 Batch ExampleDataset::get_batch(const torch::Tensor& indices) const {
@@ -60,6 +62,16 @@ std::shared_ptr<TensorDataset> TensorDataset::subset(const torch::Tensor& indice
   std::map<std::string, torch::Tensor> tensors;
   for (const auto& name : batch.names()) tensors.emplace(name, batch.at(name));
   return std::make_shared<TensorDataset>(std::move(tensors), num_classes_);
+}
+
+void check_class_targets(const torch::Tensor& targets, int64_t num_classes, const std::string& source) {
+  if (num_classes <= 0 || !targets.defined() || targets.numel() == 0) return;
+  const auto flat = targets.flatten().to(torch::kInt64);
+  const auto bad = torch::nonzero((flat < 0).logical_or(flat >= num_classes));
+  if (bad.numel() == 0) return;
+  const auto index = bad[0].item<int64_t>();
+  throw InputError(fmt::format("{}: example {} has label {}, outside the {} classes 0..{}.", source, index,
+                               flat[index].item<int64_t>(), num_classes, num_classes - 1));
 }
 
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {

@@ -95,8 +95,7 @@ std::shared_ptr<TensorDataset> load_fashion_mnist(const std::string& directory, 
   if (images.size(0) != labels.size(0))
     throw InputError(fmt::format("{}: holds {} labels but {} holds {} images.", labels_path, labels.size(0),
                                  images_path, images.size(0)));
-  if (labels.max().item<int64_t>() > 9)
-    throw InputError(fmt::format("{}: a label is above 9, so this is not Fashion-MNIST.", labels_path));
+  check_class_targets(labels, 10, labels_path);
   auto data = images.to(torch::kFloat32).div_(255.0).sub_(kFashionMnistMean).div_(kFashionMnistStd).unsqueeze(1);
   return std::make_shared<TensorDataset>(data.contiguous(), labels.to(torch::kInt64), 10);
 }

@@ -2,6 +2,8 @@
 
 #include <c10/util/Exception.h>
 
+#include "cohort/device/cuda_failure.h"
+
 namespace cohort {
 
 std::string describe_exception(const std::exception& error) {
@@ -9,7 +11,10 @@ std::string describe_exception(const std::exception& error) {
   if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) {
     std::string message = c10_error->what_without_backtrace();
     const auto newline = message.find('\n');
-    return newline == std::string::npos ? message : message.substr(0, newline);
+    if (newline != std::string::npos) message.resize(newline);
+    // A CUDA failure no retry helps says what to do, in the same sentence.
+    const auto advice = device::cuda_failure_advice(message);
+    return advice.empty() ? message : message + ": " + advice + ".";
   }
   return error.what();
 }

@@ -7,6 +7,7 @@
 #include <c10/util/Exception.h>
 
 #include "cohort/core/error.h"
+#include "cohort/device/cuda_failure.h"
 #include "cohort/memory/memory_report.h"
 #include "cohort/logging/describe_exception.h"
 
@@ -29,8 +30,12 @@ bool says_out_of_memory(const std::string& message) {
 bool is_out_of_memory(const std::exception& error) {
   if (dynamic_cast<const c10::OutOfMemoryError*>(&error) != nullptr) return true;
   if (dynamic_cast<const std::bad_alloc*>(&error) != nullptr) return true;
-  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error))
-    return says_out_of_memory(c10_error->what_without_backtrace());
+  if (const auto* c10_error = dynamic_cast<const c10::Error*>(&error)) {
+    const std::string message = c10_error->what_without_backtrace();
+    // A device-side assert or a lost device is never retried as out-of-memory,
+    // whatever else its message says.
+    return device::cuda_failure_advice(message).empty() && says_out_of_memory(message);
+  }
   return false;
 }
 

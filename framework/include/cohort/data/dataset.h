@@ -78,6 +78,11 @@ class TensorDataset : public Dataset {
 std::pair<std::shared_ptr<TensorDataset>, std::shared_ptr<TensorDataset>> split_validation(
     const TensorDataset& dataset, double fraction, uint64_t seed);
 
+/// Throws cohort::InputError naming `source`, the first example whose target
+/// is outside 0..num_classes-1 and its value, so a bad label is refused at load
+/// and not inside cross_entropy (or as a device-side assert) at some step.
+void check_class_targets(const torch::Tensor& targets, int64_t num_classes, const std::string& source);
+
 /// A permutation of 0..n-1 fixed by `seed`, the same on every platform.
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed);
 
