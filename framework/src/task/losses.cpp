@@ -5,20 +5,27 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-namespace cohort::task {
-namespace {
+#include "target_shape.h"
 
-/// Refuses targets that would broadcast against the output into a larger
-/// shape (an {N} target against {N, 1} outputs pairs every output with every
-/// target); an {N} target against {N, 1} outputs is taken as one column.
-torch::Tensor regression_target(const char* loss, const torch::Tensor& output, const torch::Tensor& target) {
-  if (output.sizes() == target.sizes()) return target.to(output.dtype());
+namespace cohort::task {
+namespace detail {
+
+torch::Tensor target_like_output(const std::string& what, const torch::Tensor& output, const torch::Tensor& target) {
+  if (output.sizes() == target.sizes()) return target;
   if (output.dim() == 2 && output.size(1) == 1 && target.dim() == 1 && target.size(0) == output.size(0))
-    return target.unsqueeze(1).to(output.dtype());
+    return target.unsqueeze(1);
   throw std::invalid_argument(fmt::format(
       "{} compares outputs of shape {} with targets of shape {}; they need the same shape (a broadcast would pair "
       "every output with every target)",
-      loss, c10::str(output.sizes()), c10::str(target.sizes())));
+      what, c10::str(output.sizes()), c10::str(target.sizes())));
+}
+
+}  // namespace detail
+
+namespace {
+
+torch::Tensor regression_target(const char* loss, const torch::Tensor& output, const torch::Tensor& target) {
+  return detail::target_like_output(loss, output, target).to(output.dtype());
 }
 
 }  // namespace

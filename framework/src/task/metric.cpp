@@ -25,8 +25,12 @@ MeanMetric::MeanMetric(std::string name, PerExample per_example)
 }
 
 torch::Tensor MeanMetric::sums(const torch::Tensor& output, const data::Batch& batch) const {
-  const auto values = per_example_(output, batch).to(torch::kFloat64);
-  return torch::stack({values.sum(), torch::tensor(double(values.numel()), values.options())});
+  const auto values = per_example_(output, batch);
+  const auto total = values.sum(torch::kFloat64);
+  const double count = double(values.numel());
+  // On the CPU the sum is at hand; on a GPU it stays there until the step's one copy back.
+  if (total.device().is_cpu()) return torch::tensor({total.item<double>(), count}, torch::kFloat64);
+  return torch::stack({total, torch::full({}, count, total.options())});
 }
 
 double MeanMetric::compute(const std::vector<double>& sums) const {

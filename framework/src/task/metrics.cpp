@@ -6,53 +6,19 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "target_shape.h"
+
 namespace cohort::task {
 namespace {
 
-/// Outputs and targets as one float64 shape, refusing a broadcast that would
-/// silently pair every output with every target.
+/// Outputs and targets flattened alike to float64, under the losses' shape rule.
 std::pair<torch::Tensor, torch::Tensor> paired(const std::string& metric, const torch::Tensor& output,
                                                const data::Batch& batch) {
-  const auto& target = batch.at(data::Batch::kTarget);
-  if (output.sizes() != target.sizes() && !(output.dim() == 2 && output.size(1) == 1 && target.dim() == 1))
-    throw std::invalid_argument(fmt::format("metric \"{}\" compares outputs of shape {} with targets of shape {}; "
-                                            "they need the same shape",
-                                            metric, c10::str(output.sizes()), c10::str(target.sizes())));
+  const auto target =
+      detail::target_like_output(fmt::format("metric \"{}\"", metric), output, batch.at(data::Batch::kTarget));
   const auto out = output.to(torch::kFloat64).reshape(-1);
   return {out, target.to(out.device(), torch::kFloat64).reshape(-1)};
 }
-
-class TopK : public Metric {
- public:
-  explicit TopK(int64_t k) : k_(k) {
-    if (k < 1) throw std::invalid_argument(fmt::format("top-k accuracy needs k >= 1, not {}", k));
-  }
-  std::string name() const override { return k_ == 1 ? "accuracy" : fmt::format("top{}_accuracy", k_); }
-  int64_t state_size() const override { return 2; }  // correct, examples
-  torch::Tensor sums(const torch::Tensor& output, const data::Batch& batch) const override {
-    const auto& target = batch.at(data::Batch::kTarget);
-    if (output.dim() != 2 || target.dim() != 1 || target.is_floating_point())
-      throw std::invalid_argument(fmt::format(
-          "metric \"{}\" needs outputs {{N, classes}} and class indices {{N}}, but got outputs {} and {} targets {}; "
-          "for regression use the metrics mse, mae or r2",
-          name(), c10::str(output.sizes()), c10::toString(target.scalar_type()), c10::str(target.sizes())));
-    const auto labels = target.to(output.device());
-    const auto k = std::min<int64_t>(k_, output.size(1));
-    const auto hits = (k == 1 ? output.argmax(1).eq(labels)
-                              : std::get<1>(output.topk(k, 1)).eq(labels.unsqueeze(1)).any(1))
-                          .sum();
-    const double examples = double(target.size(0));
-    // On the CPU the count is at hand; on a GPU it stays there until the one copy back.
-    if (hits.device().is_cpu()) return torch::tensor({double(hits.item<int64_t>()), examples}, torch::kFloat64);
-    return torch::stack({hits.to(torch::kFloat64), torch::full({}, examples, hits.options().dtype(torch::kFloat64))});
-  }
-  double compute(const std::vector<double>& sums) const override {
-    return sums.at(1) > 0 ? sums.at(0) / sums.at(1) : std::numeric_limits<double>::quiet_NaN();
-  }
-
- private:
-  int64_t k_;
-};
 
 class R2 : public Metric {
  public:
@@ -72,7 +38,22 @@ class R2 : public Metric {
 
 }  // namespace
 
-std::shared_ptr<Metric> accuracy(int64_t k) { return std::make_shared<TopK>(k); }
+std::shared_ptr<Metric> accuracy(int64_t k) {
+  if (k < 1) throw std::invalid_argument(fmt::format("top-k accuracy needs k >= 1, not {}", k));
+  const std::string name = k == 1 ? "accuracy" : fmt::format("top{}_accuracy", k);
+  // The mean over examples of whether the target is among the k highest outputs.
+  return std::make_shared<MeanMetric>(name, [name, k](const torch::Tensor& output, const data::Batch& batch) {
+    const auto& target = batch.at(data::Batch::kTarget);
+    if (output.dim() != 2 || target.dim() != 1 || target.is_floating_point())
+      throw std::invalid_argument(fmt::format(
+          "metric \"{}\" needs outputs {{N, classes}} and class indices {{N}}, but got outputs {} and {} targets {}; "
+          "for regression use the metrics mse, mae or r2",
+          name, c10::str(output.sizes()), c10::toString(target.scalar_type()), c10::str(target.sizes())));
+    const auto labels = target.to(output.device());
+    const auto top = std::min<int64_t>(k, output.size(1));
+    return top == 1 ? output.argmax(1).eq(labels) : std::get<1>(output.topk(top, 1)).eq(labels.unsqueeze(1)).any(1);
+  });
+}
 
 std::shared_ptr<Metric> mean_squared_error() {
   return std::make_shared<MeanMetric>("mse", [](const torch::Tensor& output, const data::Batch& batch) {

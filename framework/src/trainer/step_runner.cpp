@@ -158,9 +158,13 @@ void StepRunner::clip_gradients(strategy::Strategy& strategy) {
   if (norm <= 0.0) return;
   // The norm of every gradient of the model: a strategy that splits the model
   // over ranks (pipeline stages) sums its parts, so each rank scales alike.
-  double squares = 0.0;
-  for (const auto& gradient : gradients) squares += gradient.to(torch::kFloat64).square().sum().item<double>();
-  grad_norm_ = std::sqrt(strategy.sum_over_model(squares));
+  // Summed on the first gradient's device (model_parallel spreads them over
+  // several) and read back once, not once per parameter.
+  std::vector<torch::Tensor> squares;
+  for (const auto& gradient : gradients)
+    squares.push_back(gradient.to(torch::kFloat64).square().sum().to(gradients.front().device()));
+  const double local = squares.empty() ? 0.0 : torch::stack(squares).sum().item<double>();
+  grad_norm_ = std::sqrt(strategy.sum_over_model(local));
   const double factor = norm / (grad_norm_ + 1e-6);  // as torch::nn::utils::clip_grad_norm_
   if (factor >= 1.0) return;
   for (auto& gradient : gradients) gradient.mul_(factor);
