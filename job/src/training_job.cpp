@@ -152,16 +152,30 @@ trainer::StepOptions step_options(const Json& config) {
       .clip_grad_value(loop.at("clip_grad_value").get<double>());
 }
 
+/// Early stopping as trainer.early_stopping_* ask, or null when off. Its
+/// metric is checked against the records the job will write, so a name they
+/// lack is refused now (exit 2), not after the first epoch has trained.
+std::shared_ptr<trainer::EarlyStopping> make_early_stopping(const Json& config) {
+  const auto& loop = config.at("trainer");
+  const auto patience = loop.at("early_stopping_patience").get<int64_t>();
+  if (patience <= 0) return nullptr;
+  const auto options =
+      trainer::EarlyStoppingOptions(loop.at("early_stopping_metric").get<std::string>()).patience(patience);
+  try {
+    trainer::MetricWatch(trainer::MetricWatchOptions(options.metric())).update(example_record(config));
+  } catch (const std::invalid_argument& error) {
+    throw InputError(fmt::format("\"trainer.early_stopping_metric\": {}", error.what()));
+  }
+  return std::make_shared<trainer::EarlyStopping>(options);
+}
+
 /// The callbacks a config turns on: early stopping (trainer.early_stopping_*)
 /// and TensorBoard event files (logging.tensorboard).
 trainer::Callbacks make_callbacks(const Json& config) {
-  const auto& loop = config.at("trainer");
   trainer::Callbacks callbacks;
   if (config.at("logging").at("tensorboard").get<bool>())
     callbacks.push_back(std::make_shared<trainer::TensorBoardCallback>());
-  if (const auto patience = loop.at("early_stopping_patience").get<int64_t>(); patience > 0)
-    callbacks.push_back(std::make_shared<trainer::EarlyStopping>(
-        trainer::EarlyStoppingOptions(loop.at("early_stopping_metric").get<std::string>()).patience(patience)));
+  if (auto early_stopping = make_early_stopping(config)) callbacks.push_back(std::move(early_stopping));
   return callbacks;
 }
 
@@ -305,6 +319,15 @@ task::Task make_task(const Json& config) {
   return task::Task().metrics(std::move(metrics));
 }
 
+nlohmann::json example_record(const Json& config) {
+  trainer::EpochResult sample;
+  sample.epoch = 1;
+  sample.epochs = 1.0;
+  sample.validation = trainer::Stats{};
+  const trainer::StepRunner fp16(trainer::StepOptions().precision(trainer::Precision::kFp16));
+  return trainer::epoch_record(sample, 0, fp16, make_task(config));
+}
+
 JobContext JobContext::world() {
   return JobContext{distributed::mpi_active() ? distributed::world(torch::kCPU) : nullptr, nullptr};
 }
@@ -335,7 +358,8 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
 
   const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes()};
   auto model = named([&] { return models::model_registry().create(config_.at("model"), inputs); });
-  named([&] { check_model_fits(model, *data_.train, make_task(config_), loader.at("batch_size").get<int64_t>()); });
+  const auto task = named([&] { return make_task(config_); });
+  named([&] { check_model_fits(model, *data_.train, task, loader.at("batch_size").get<int64_t>()); });
   auto optimizer =
       named([&] { return optim::optimizer_registry().create(config_.at("optimizer"), model.ptr()->parameters()); });
   const auto& loop = config_.at("trainer");
@@ -356,7 +380,7 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
             .lr_schedule(optim::lr_schedule_registry().create(config_.at("lr_schedule")))
             .step(step_options(config_))
             .leak_check(leak_options(config_.at("memory")))
-            .task(make_task(config_))
+            .task(task)
             .callbacks(make_callbacks(config_))
             .config(config_));
   });

@@ -118,14 +118,8 @@ Json train(const Json& config, const std::string& source, const std::string& che
 /// Refuses a metric that no training job's record has, before any trial runs:
 /// the record's names are those of a sample record from the trainer itself.
 void check_metric(const std::string& metric, const Json& config, const std::string& source) {
-  trainer::EpochResult sample;
-  sample.epoch = 1;
-  sample.epochs = 1.0;
-  sample.validation = trainer::Stats{};
-  const trainer::StepRunner fp16(trainer::StepOptions().precision(trainer::Precision::kFp16));
   try {
-    const auto task = job::make_task(config);
-    read_metric(trainer::epoch_record(sample, 0, fp16, task), metric, "a training job's metrics record");
+    read_metric(job::example_record(config), metric, "a training job's metrics record");
   } catch (const std::runtime_error& error) {
     throw InputError(fmt::format("{}: \"objective.metric\": {}", source, error.what()));
   }

@@ -31,6 +31,12 @@ std::shared_ptr<strategy::Strategy> make_strategy(const config::Json& config, co
 /// that is no metric raises cohort::InputError naming "trainer.metrics".
 task::Task make_task(const config::Json& config);
 
+/// An epoch record with every key a job under `config` may write (values
+/// zero: validation and fp16 keys included), from the trainer itself: what
+/// metric names given before training (early stopping's, a sweep's
+/// objective) are checked against.
+nlohmann::json example_record(const config::Json& config);
+
 class TrainingJob {
  public:
   /// `config` must have passed training_schema().validate(). Seeds LibTorch,
