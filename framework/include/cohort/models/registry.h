@@ -15,6 +15,10 @@ namespace cohort::models {
 struct ModelInputs {
   std::vector<int64_t> sample_shape;
   int64_t num_classes = 0;
+  /// Text: token ids run 0..vocab_size-1 (0 for data that is not text).
+  int64_t vocab_size = 0;
+  /// Text: the id that pads a sequence to its batch's length; -1 if none.
+  int64_t pad_index = -1;
 };
 
 using ModelRegistry = Registry<torch::nn::AnyModule, const ModelInputs&>;
