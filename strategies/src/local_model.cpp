@@ -6,6 +6,7 @@
 
 #include "cohort/models/shape_error.h"
 #include "cohort/precision/autocast.h"
+#include "cohort/task/invalid_example.h"
 #include "cohort/trainer/checkpoint.h"
 
 namespace cohort::strategies {
@@ -38,20 +39,28 @@ torch::Tensor LocalModel::forward(const data::Batch& batch, const task::Task& ta
 
 trainer::Stats LocalModel::forward_backward(const data::Batch& micro, const task::Task& task,
                                             const strategy::MicroStep& micro_step) {
-  const auto output = forward(micro, task, micro_step);
-  const auto value = task.loss(output, micro);
-  if (micro_step.loss_weight == 1.0)
-    value.backward();
-  else
-    (value * micro_step.loss_weight).backward();
-  return task.measure(output.detach(), micro, value.detach());
+  int64_t classes = -1;
+  return task::explain_invalid_examples(*model_.ptr(), micro, task, classes, [&] {
+    const auto output = forward(micro, task, micro_step);
+    classes = task::output_classes(output);
+    const auto value = task.loss(output, micro);
+    if (micro_step.loss_weight == 1.0)
+      value.backward();
+    else
+      (value * micro_step.loss_weight).backward();
+    return task.measure(output.detach(), micro, value.detach());
+  });
 }
 
 void LocalModel::step() { optimizer_->step(); }
 
 trainer::Stats LocalModel::eval_step(const data::Batch& batch, const task::Task& task) {
-  const auto output = forward(batch, task, strategy::MicroStep{});
-  return task.measure(output, batch, task.loss(output, batch));
+  int64_t classes = -1;
+  return task::explain_invalid_examples(*model_.ptr(), batch, task, classes, [&] {
+    const auto output = forward(batch, task, strategy::MicroStep{});
+    classes = task::output_classes(output);
+    return task.measure(output, batch, task.loss(output, batch));
+  });
 }
 
 std::vector<torch::Tensor> LocalModel::parameters() const { return model_.ptr()->parameters(); }

@@ -219,3 +219,19 @@ TEST_CASE("a pipeline refuses a job of the wrong size and a batch too small to c
   CHECK_THROWS_WITH(strategy.forward_backward({torch::randn({5, 4}), torch::randint(0, 2, {5})}, cross_entropy, {}),
                     Catch::Contains("\"strategy.micro_batches\" is 8, but a training step has only 5 examples"));
 }
+
+TEST_CASE("a pipeline stage names the failing layer and a label's example", "[pipeline][errors]") {
+  // One stage only: on several, the stages that did not fail wait for the
+  // watchdog, as after any failure of one rank.
+  if (ranks() != 1) return;
+  cohort::models::Mlp model(cohort::models::MlpOptions(4, 2).hidden({4}).dropout(0));
+  auto optimizer = std::make_shared<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(0.1));
+  Pipeline strategy(PipelineOptions().micro_batches(2).timeout_s(60));
+  strategy.prepare(torch::nn::AnyModule(model), optimizer);
+  strategy.zero_grad();
+  CHECK_THROWS_WITH(strategy.forward_backward({torch::randn({4, 6}), torch::randint(0, 2, {4})}, cross_entropy, {}),
+                    Catch::Contains("layer \"layers.0\" (Linear) expects in_features 4 but gets [2, 6]"));
+  strategy.zero_grad();
+  CHECK_THROWS_WITH(strategy.forward_backward({torch::randn({4, 4}), torch::tensor({0, 1, 1, 2})}, cross_entropy, {}),
+                    Catch::Contains("example 1 of the batch has label 2, outside the classes 0..1"));
+}

@@ -13,6 +13,9 @@
 #include "cohort/models/mlp.h"
 #include "cohort/models/shape_error.h"
 #include "cohort/models/summary.h"
+#include "cohort/strategies/model_parallel/model_parallel.h"
+#include "cohort/strategies/single.h"
+#include "cohort/task/invalid_example.h"
 
 using Catch::Matchers::Contains;
 using cohort::models::Cnn;
@@ -180,4 +183,74 @@ TEST_CASE("CUDA failures beyond out-of-memory are recognised, never retried as o
   CHECK(cuda_failure_advice("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling cublasCreate").empty());
   CHECK(cohort::memory::is_out_of_memory(c10::Error(where, "CUDA out of memory. Tried to allocate 2.00 GiB")));
   CHECK(cuda_failure_advice("mat1 and mat2 shapes cannot be multiplied (64x3136 and 1024x10)").empty());
+}
+
+namespace {
+
+/// Token ids → mean embedding → class scores, for the id checks.
+struct BagOfWordsImpl : torch::nn::Module {
+  BagOfWordsImpl()
+      : embedding(register_module("embedding", torch::nn::Embedding(10, 4))),
+        fc(register_module("fc", torch::nn::Linear(4, 3))) {}
+  torch::Tensor forward(torch::Tensor ids) { return fc->forward(embedding->forward(ids).mean(1)); }
+  torch::nn::Embedding embedding;
+  torch::nn::Linear fc;
+};
+TORCH_MODULE(BagOfWords);
+
+/// A step of the single strategy on `batch`; the exception's sentence.
+std::string failing_step(torch::nn::AnyModule model, const cohort::data::Batch& batch) {
+  cohort::strategies::Single single;
+  single.prepare(model, std::make_shared<torch::optim::SGD>(model.ptr()->parameters(), 0.1));
+  try {
+    single.forward_backward(batch, cohort::task::Task(), cohort::strategy::MicroStep{});
+  } catch (const cohort::InputError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a label or id out of range names its example; a batch without one names none", "[errors][examples]") {
+  BagOfWords model;
+  const cohort::task::Task task;
+  cohort::data::Batch ids(torch::tensor({{1, 2}, {3, 4}, {9, 12}, {-1, 0}}), torch::tensor({0, 1, 2, 0}));
+  CHECK(cohort::task::find_invalid_example(*model, ids, task, 3) ==
+        "example 2 of the batch has id 12 in \"input\", outside the 0..9 an embedding of the model holds");
+
+  cohort::data::Batch labels(torch::tensor({{1, 2}, {3, 4}, {5, 6}}), torch::tensor({0, 2, 3}));
+  CHECK(cohort::task::find_invalid_example(*model, labels, task, 3) ==
+        "example 2 of the batch has label 3, outside the classes 0..2 of the model's 3 outputs");
+  CHECK(cohort::task::find_invalid_example(*model, labels, task, -1).empty());  // width unknown
+
+  // Lengths (one integer per example) are not ids, and a sound batch has no culprit.
+  cohort::data::Batch lengths({{"input", torch::tensor({{1, 2}})}, {"lengths", torch::tensor({40})},
+                               {"target", torch::tensor({1})}});
+  CHECK(cohort::task::find_invalid_example(*model, lengths, cohort::task::Task().inputs({"input", "lengths"}), 3)
+            .empty());
+  // A regression's float targets are not labels.
+  cohort::data::Batch regression(torch::tensor({{1, 2}}), torch::tensor({7.5}));
+  CHECK(cohort::task::find_invalid_example(*model, regression, task, 3).empty());
+}
+
+TEST_CASE("a step that fails on a bad label or id says which example, under single", "[errors][examples]") {
+  torch::nn::AnyModule model(BagOfWords{});
+  // LibTorch alone: "Target 5 is out of bounds." with no example named.
+  CHECK_THAT(failing_step(model, {torch::tensor({{1, 2}, {3, 4}}), torch::tensor({1, 5})}),
+             Contains("example 1 of the batch has label 5, outside the classes 0..2") &&
+                 Contains("LibTorch: "));
+  CHECK_THAT(failing_step(model, {torch::tensor({{1, 2}, {3, 10}}), torch::tensor({1, 1})}),
+             Contains("example 1 of the batch has id 10 in \"input\""));
+  // Nothing to blame: the step runs.
+  CHECK(failing_step(model, {torch::tensor({{1, 2}, {3, 4}}), torch::tensor({1, 2})}).empty());
+}
+
+TEST_CASE("model_parallel names the failing layer of a later batch as single does", "[errors][model_parallel]") {
+  torch::nn::AnyModule model(Mlp(MlpOptions(16, 3).hidden({8}).dropout(0)));
+  cohort::strategies::ModelParallel strategy(cohort::strategies::ModelParallelOptions{});  // {cpu, cpu}
+  strategy.prepare(model, std::make_shared<torch::optim::SGD>(model.ptr()->parameters(), 0.1));
+  const cohort::data::Batch odd(torch::zeros({2, 1, 3, 3}), torch::tensor({0, 1}));
+  CHECK_THROWS_WITH(strategy.forward_backward(odd, cohort::task::Task(), cohort::strategy::MicroStep{}),
+                    Contains("layer \"layers.0\" (Linear) expects in_features 16 but gets [2, 9]"));
 }

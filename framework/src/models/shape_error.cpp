@@ -50,11 +50,11 @@ std::string layer_name(const std::map<const torch::nn::Module*, std::string>& pa
 
 /// The sentence for layer `index` of `layers` failing on `input`.
 std::string describe_layer(const torch::nn::Module& model, const torch::nn::Sequential& layers, size_t index,
-                           const torch::Tensor& input, const std::string& message) {
+                           const torch::Tensor& input, const std::string& message, const std::string& input_name) {
   const auto named = module_paths(model);
   const auto& layer = *layers->ptr(index);
   const auto where = layer_name(named, layer, index);
-  const auto before = index == 0 ? std::string("the model's input")
+  const auto before = index == 0 ? input_name
                                  : layer_name(named, *layers->ptr(index - 1), index - 1) + "'s output";
   const auto needs = expectation(layer);
   if (!needs)
@@ -104,24 +104,34 @@ std::string describe_forward_error(const torch::nn::AnyModule& model, const torc
   } catch (const std::exception&) {
     return fallback;  // its layers are unknown: LibTorch's words are all there is
   }
+  const auto sentence = describe_layers_error(*module, layers, input);
+  return sentence.empty() ? fallback : sentence;
+}
+
+std::string describe_layers_error(const torch::nn::Module& model, const torch::nn::Sequential& layers,
+                                  const torch::Tensor& input, const std::string& input_name) {
   // Run again layer by layer to find the one that fails; eval mode and no
   // gradients, so nothing (running statistics, RNG, autograd) changes.
-  const bool training = module->is_training();
-  module->eval();
+  auto& module = const_cast<torch::nn::Module&>(model);
+  const bool training = module.is_training();
+  module.eval();
   torch::NoGradGuard no_grad;
-  std::string sentence = fallback;
-  auto x = input;
+  std::string sentence;
+  auto x = input.detach();
   size_t index = 0;
-  for (auto& layer : *layers) {
+  auto sequence = layers;  // a holder: the same modules, callable
+  for (auto& layer : *sequence) {
     try {
+      const auto parameters = layer.ptr()->parameters();
+      if (!parameters.empty()) x = x.to(parameters.front().device());
       x = layer.forward(x);
     } catch (const c10::Error& error) {
-      sentence = describe_layer(*module, layers, index, x, error.what_without_backtrace());
+      sentence = describe_layer(model, layers, index, x, error.what_without_backtrace(), input_name);
       break;
     }
     ++index;
   }
-  module->train(training);
+  module.train(training);
   return sentence;
 }
 

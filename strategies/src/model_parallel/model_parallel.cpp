@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "cohort/models/shape_error.h"
 #include "cohort/models/staged.h"
 #include "cohort/precision/autocast.h"
 #include "cohort/strategies/stages.h"
@@ -47,15 +48,20 @@ void ModelParallel::place_model() {
 
 torch::Tensor ModelParallel::forward(const data::Batch& batch, const task::Task& task,
                                      const strategy::MicroStep& micro_step) {
-  torch::Tensor activation = single_input(batch, task, "model_parallel");
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    const auto& device = devices()[i];
-    precision::AutocastGuard autocast(device.type(), micro_step.autocast);
-    // Non-blocking only towards a GPU: a non-blocking copy to the CPU may be
-    // read before it has landed.
-    activation = stages_[i]->forward(activation.to(device, /*non_blocking=*/device.is_cuda()));
-  }
-  return activation;
+  const auto& input = single_input(batch, task, "model_parallel");
+  // A size mismatch names the layer, as under single (the layers are run
+  // again where they live, stage by stage).
+  return models::explain_shape_errors(model_, [&] { return input; }, [&] {
+    torch::Tensor activation = input;
+    for (size_t i = 0; i < stages_.size(); ++i) {
+      const auto& device = devices()[i];
+      precision::AutocastGuard autocast(device.type(), micro_step.autocast);
+      // Non-blocking only towards a GPU: a non-blocking copy to the CPU may be
+      // read before it has landed.
+      activation = stages_[i]->forward(activation.to(device, /*non_blocking=*/device.is_cuda()));
+    }
+    return activation;
+  });
 }
 
 }  // namespace cohort::strategies

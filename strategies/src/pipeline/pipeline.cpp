@@ -10,9 +10,11 @@
 #include "cohort/core/error.h"
 #include "cohort/distributed/exchange.h"
 #include "cohort/distributed/runtime.h"
+#include "cohort/models/shape_error.h"
 #include "cohort/models/staged.h"
 #include "cohort/precision/autocast.h"
 #include "cohort/strategies/stages.h"
+#include "cohort/task/invalid_example.h"
 #include "cohort/trainer/step_runner.h"
 #include "../stats_tensor.h"
 
@@ -106,11 +108,9 @@ trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& mic
     input = link_->recv_activation(micro.size(), /*with_header=*/index == 0);
     if (keep) input.requires_grad_(true);  // its gradient goes back to the previous stage
   }
-  torch::Tensor output;
-  {
-    precision::AutocastGuard autocast(device.type(), micro_step.autocast);
-    output = stage_->forward(input);
-  }
+  const int64_t unknown_classes = -1;
+  torch::Tensor output = task::explain_invalid_examples(*model_.ptr(), micro, task, unknown_classes,
+                                                        [&] { return run_stage(input, micro_step); });
   auto stats = task.new_stats();
   if (!link_->last()) {
     if (output.dim() < 1 || output.size(0) != micro.size())
@@ -120,15 +120,34 @@ trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& mic
           stage(), c10::str(output.sizes()), micro.size()));
     link_->send_activation(output, /*with_header=*/index == 0);
   } else {
-    const auto value = task.loss(output, micro);
-    stats = task.measure(output.detach(), micro, value.detach());
-    output = weight == 1.0 ? value : value * weight;
+    // A label outside the model's outputs names its example.
+    const auto classes = task::output_classes(output);
+    task::explain_invalid_examples(*model_.ptr(), micro, task, classes, [&] {
+      const auto value = task.loss(output, micro);
+      stats = task.measure(output.detach(), micro, value.detach());
+      output = weight == 1.0 ? value : value * weight;
+    });
   }
   if (keep) {
     live_[index] = Activations{input, output};
     peak_live_ = std::max<int64_t>(peak_live_, int64_t(live_.size()));
   }
   return stats;
+}
+
+torch::Tensor Pipeline::run_stage(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
+  const auto& device = pipeline_options_.device();
+  const auto input_name = link_->first() ? std::string("the model's input") : fmt::format("stage {}'s input", stage());
+  // A size mismatch names the layer by its path in the whole model, as under single.
+  return models::explain_shape_errors_with(
+      [&] {
+        precision::AutocastGuard autocast(device.type(), micro_step.autocast);
+        return stage_->forward(input);
+      },
+      [&](const std::string& message) {
+        const auto sentence = models::describe_layers_error(*model_.ptr(), stage_, input, input_name);
+        return sentence.empty() ? message : sentence;
+      });
 }
 
 void Pipeline::backward_micro_batch(int64_t index, bool synchronize) {

@@ -7,9 +7,11 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include <c10/util/Exception.h>
 #include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/container/sequential.h>
 #include <torch/types.h>
 
 namespace cohort::models {
@@ -26,12 +28,20 @@ std::string describe_forward_error(const torch::nn::AnyModule& model, const torc
 /// CUDA error, after which running the model again is no use).
 bool looks_like_shape_error(const std::string& message);
 
+/// describe_forward_error for a part of a model: `layers` (a stage of it, say)
+/// run on `input`, each layer named by its path in `model`; `input_name` says
+/// where the input came from ("the model's input", "stage 1's input"). Each
+/// layer gets the input on the device of its parameters, so layers spread over
+/// several devices are run where they live. "" when no layer fails alone.
+std::string describe_layers_error(const torch::nn::Module& model, const torch::nn::Sequential& layers,
+                                  const torch::Tensor& input, const std::string& input_name = "the model's input");
+
 /// Runs `forward`; a size mismatch in it is thrown again as a
-/// std::runtime_error with describe_forward_error's sentence on the tensor
-/// `input()` returns (called only then). Free on the path without an error;
-/// out-of-memory errors pass unchanged.
-template <typename Forward, typename Input>
-torch::Tensor explain_shape_errors(const torch::nn::AnyModule& model, Input&& input, Forward&& forward) {
+/// std::runtime_error with the sentence `describe(LibTorch's message)` gives
+/// (called only then). Free on the path without an error; out-of-memory
+/// errors and other LibTorch errors pass unchanged.
+template <typename Forward, typename Describe>
+torch::Tensor explain_shape_errors_with(Forward&& forward, Describe&& describe) {
   try {
     return forward();
   } catch (const c10::OutOfMemoryError&) {
@@ -39,8 +49,17 @@ torch::Tensor explain_shape_errors(const torch::nn::AnyModule& model, Input&& in
   } catch (const c10::Error& error) {
     const std::string message = error.what_without_backtrace();
     if (!looks_like_shape_error(message)) throw;
-    throw std::runtime_error(describe_forward_error(model, input(), message));
+    throw std::runtime_error(describe(message));
   }
+}
+
+/// explain_shape_errors_with describe_forward_error on the tensor `input()`
+/// returns (called only on a size mismatch).
+template <typename Forward, typename Input>
+torch::Tensor explain_shape_errors(const torch::nn::AnyModule& model, Input&& input, Forward&& forward) {
+  return explain_shape_errors_with(std::forward<Forward>(forward), [&](const std::string& message) {
+    return describe_forward_error(model, input(), message);
+  });
 }
 
 /// "Linear" for torch::nn::LinearImpl, "Cnn" for cohort::models::CnnImpl.

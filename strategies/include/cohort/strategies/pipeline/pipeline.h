@@ -132,6 +132,8 @@ class Pipeline : public LocalModel {
   /// backward). Keeps the activations for backward when `keep`.
   trainer::Stats forward_micro_batch(const std::vector<data::Batch>& micros, int64_t index, const task::Task& task,
                                      double weight, const strategy::MicroStep& micro_step, bool keep);
+  /// This rank's stage on `input`; a size mismatch is explained as under single.
+  torch::Tensor run_stage(const torch::Tensor& input, const strategy::MicroStep& micro_step);
   /// Backward of micro-batch `index`; `synchronize`: reduce over the data-parallel copies.
   void backward_micro_batch(int64_t index, bool synchronize);
   /// The last stage's statistics, on every stage of the pipeline.
