@@ -97,12 +97,18 @@ std::optional<Json> last_json_object(const std::string& path) {
 }
 
 /// The intermediate reports among the lines the command has printed since
-/// the last call: the first one the scheduler stops the trial at, if any.
+/// the last call: the trial's end when the scheduler stops it at one (pruned)
+/// or one lacks the metric (failed, not retried); nothing otherwise.
 std::optional<Result> act_on_reports(detail::FileTail& tail, const Trial& trial, const TrialContext& context,
                                      const std::string& metric) {
   for (const auto& line : tail.new_lines()) {
     const auto object = detail::json_object(line);
-    const auto report = object ? detail::intermediate_report(*object, metric, trial.budget) : std::nullopt;
+    std::optional<detail::IntermediateReport> report;
+    try {
+      if (object) report = detail::intermediate_report(*object, metric, trial.budget);
+    } catch (const std::runtime_error& error) {
+      return Result::failed(error.what(), /*retry=*/false);
+    }
     if (report && context.report(report->budget, report->value)) return Result::pruned(report->value, report->budget);
   }
   return std::nullopt;
@@ -121,10 +127,10 @@ Result run_once(const std::vector<std::string>& argv, const Trial& trial, const 
   auto backoff = child_backoff();
   std::optional<int> status;
   while (!(status = child.poll())) {
-    const auto pruned = context.report ? act_on_reports(tail, trial, context, metric) : std::nullopt;
-    if (pruned) {
+    const auto ended = context.report ? act_on_reports(tail, trial, context, metric) : std::nullopt;
+    if (ended) {
       child.stop(kill_grace_s, [&] { heartbeat.beat(); });
-      return *pruned;
+      return *ended;
     }
     if (deadline_passed(context)) {
       const bool killed = child.stop(kill_grace_s, [&] { heartbeat.beat(); });

@@ -226,6 +226,16 @@ TEST_CASE("intermediate reports reach the scheduler, which may stop the trial", 
     CHECK(result.info.at("pruned_at_budget") == 2.0);
     CHECK(heard == std::vector<std::pair<double, double>>{{1.0, 0.4}, {2.0, 0.3}});
   }
+  SECTION("a report without the metric fails the trial, not retried") {
+    const auto trial = make_trial(0, 9.0, {{"x", 0.5}});
+    auto context = context_for(root, trial);
+    context.report = listen(100.0);
+    const auto result =
+        CommandEvaluator({"sh", "-c", "echo '{\"budget\": 1, \"acc\": 0.4}'; sleep 30"}, "loss").evaluate(trial, context);
+    CHECK(result.state == TrialState::kFailed);
+    CHECK_FALSE(result.retry);
+    CHECK_THAT(result.error, Contains("the metric \"loss\" is not in the command's report at budget 1"));
+  }
   SECTION("a worker is told to prune, and goes on with the next trial") {
     CommandEvaluator worker({"python3", kWorker}, "loss", CommandEvaluatorOptions().worker(true));
     const auto kept = worker_trial(0, 0.5, "ok", 4.0);
