@@ -127,6 +127,7 @@ ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::st
   const auto refuse = [&](const std::string& key, const std::string& why) {
     throw InputError(fmt::format("{}: \"objective.{}\" {}.", source, key, why));
   };
+  if (objective.worker && objective.command.empty()) refuse("worker", "needs objective.command: the worker to start");
   if (!objective.function.empty()) {
     if (!objective.metric.empty()) refuse("metric", "has no meaning with objective.function (the value is the function's)");
     if (!objective.command.empty()) refuse("command", "and objective.function cannot both be given");
@@ -135,7 +136,6 @@ ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::st
   }
   for (const auto& key : kFunctionSettings)
     if (raw.contains(key)) refuse(key, "is a setting of a test function and needs objective.function");
-  if (objective.worker && objective.command.empty()) refuse("worker", "needs objective.command: the worker to start");
   if (objective.metric.empty())
     refuse("metric", objective.command.empty() ? "is required: name the training job's metric to optimise (e.g. "
                                                  "\"val_accuracy\")"

@@ -225,6 +225,9 @@ TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mp
     sweep["objective"] = {{"command", {"python3", "worker.py", "{x1}"}}, {"worker", true}, {"metric", "loss"}};
     expect_refusal(0, {"--config", write_sweep(dir, "typo.json", sweep)},
                    "but a worker (objective.worker) is started once for many trials");
+    sweep["objective"] = {{"function", "branin"}, {"worker", true}};
+    expect_refusal(0, {"--config", write_sweep(dir, "typo.json", sweep)},
+                   "\"objective.worker\" needs objective.command: the worker to start.");
   }
   SECTION("ranks that do not split into groups") {
     expect_refusal(4, {"--config", config, "--set", "ranks_per_trial=2"}, "do not split into groups of 2");

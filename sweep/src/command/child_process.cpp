@@ -31,8 +31,10 @@ std::pair<int, int> connected_pair(bool socket) {
   return {fds[0], fds[1]};
 }
 
-/// One standard stream of the child: a file, or this process's end of a pipe
-/// (`read_end`: the child writes to it) or socket.
+/// Connects the child's standard stream `target` to the file `path`, or when
+/// `path` is "" to a pipe (stdout, stderr) or socket (stdin); returns this
+/// process's end of that pipe or socket (-1 for a file). `child_ends` gets the
+/// child's end, to close here once the child has it.
 int connect_stream(posix_spawn_file_actions_t& actions, int target, const std::string& path, bool socket,
                    std::vector<int>& child_ends) {
   if (!path.empty()) {
