@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "cohort/core/error.h"
@@ -270,6 +271,8 @@ TEST_CASE("intermediate reports: fifo with the median pruner stops trials, journ
   // Each trial reports x at budgets 1, 2, 3, and stops when told to.
   while (auto trial = study->ask()) {
     const double x = trial->config["x"].get<double>();
+    // A value that is no number is no report: nothing to judge, nothing journaled.
+    CHECK_FALSE(study->report(*trial, 1.0, std::nan("")));
     std::optional<Result> result;
     for (double budget = 1; budget < trial->budget && !result; ++budget)
       if (study->report(*trial, budget, x)) result = Result::pruned(x, budget);

@@ -174,6 +174,7 @@ bool Study::report(const Trial& trial, double budget, double value) {
   const auto found = trials_.find(trial.id);
   if (found == trials_.end() || found->second.state != TrialState::kRunning)
     throw std::invalid_argument(fmt::format("report(): trial {} is not running", trial.id));
+  if (!std::isfinite(value)) return false;  // nothing to judge, and JSON has no NaN to journal
   if (journal_)
     journal_->append({{"event", "report"}, {"time", wall_clock_seconds()}, {"trial_id", trial.id},
                       {"budget", budget}, {"value", value}});
@@ -182,7 +183,7 @@ bool Study::report(const Trial& trial, double budget, double value) {
 
 /// The scheduler's verdict on a report; replaying the journal asks again, which rebuilds the scheduler's state.
 bool Study::judge(const Trial& trial, double budget, double value) {
-  if (!std::isfinite(value) || budget >= trial.budget) return false;  // no intermediate value: nothing to judge
+  if (budget >= trial.budget) return false;  // no intermediate value: nothing to judge
   return scheduler_->should_stop(Slot{trial.config_id, trial.budget, trial.bracket, trial.rung}, budget,
                                  loss_of(value));
 }
