@@ -96,6 +96,13 @@ struct Method {
   std::function<std::unique_ptr<Scheduler>(const TestObjective&)> scheduler;
 };
 
+/// Whether a promoted trial pays only the budget beyond its parent's
+/// (--continue-promotions): what it costs when it continues from its parent's
+/// checkpoint, as training jobs do and commands can with {parent_dir}, and
+/// how the Optuna peer counts a trial that its pruner lets go on. By default
+/// it pays its whole budget again.
+bool continue_promotions = false;
+
 /// Whether ASHA keeps its promotion quota (AshaOptions::promotion_quota); --published-asha clears it.
 bool asha_quota = true;
 
@@ -198,15 +205,25 @@ struct RunStats {
   int64_t trials = 0;
 };
 
+/// What `trial` costs (see continue_promotions).
+double cost_of(const Study& study, const Trial& trial) {
+  if (!continue_promotions || trial.parent < 0) return trial.budget;
+  return trial.budget - study.trials().at(trial.parent).trial.budget;
+}
+
 RunStats run_study(const TestObjective& objective, const Method& method, uint64_t seed, double budget_multiple) {
+  const double limit = budget_multiple * objective.max_budget;
+  // The study stops at `limit` itself when it counts as the benchmark does; otherwise the loop does.
   Study study(method.sampler(objective), method.scheduler(objective),
-              StudyOptions().seed(seed).max_total_budget(budget_multiple * objective.max_budget).sync_journal(false));
+              StudyOptions().seed(seed).max_total_budget(continue_promotions ? 0.0 : limit).sync_journal(false));
   RunStats stats;
   double spent = 0.0, regret = kInf;
   int64_t incumbent = -1;
   // Sequential: nothing is running between tell and ask, so an empty ask() means finished.
-  while (auto trial = study.ask()) {
-    spent += trial->budget;
+  while (spent < limit) {
+    const auto trial = study.ask();
+    if (!trial) break;
+    spent += cost_of(study, *trial);
     const double value = objective.evaluate(trial->config, trial->budget);
     study.tell(*trial, Result::completed(value));
     ++stats.trials;
@@ -373,6 +390,8 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--proposals", proposals, "proposals timed at each count")->check(CLI::PositiveNumber);
   app.add_flag("--json", json, "also print one JSON line per measurement");
+  app.add_flag("--continue-promotions", continue_promotions,
+               "a promoted trial pays only the budget beyond its parent's (it continues from its checkpoint)");
   app.add_flag("--published-asha", [](int64_t) { asha_quota = false; },
                "ASHA without the promotion quota, as Li et al. (2020) publish it");
   app.add_option("--tpe-set", tpe_set, "key=value: change a TpeOptions default (for experiments)");

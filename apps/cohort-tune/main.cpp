@@ -64,6 +64,18 @@ Json summary_line(const SweepSummary& summary, const cohort::tuner::Study& study
   return line;
 }
 
+/// What the last trial that failed said, for the console: "; trial 5 failed: ..." ("" if none said anything).
+std::string last_failure(const cohort::tuner::Study& study) {
+  const auto& trials = study.trials();
+  for (auto it = trials.rbegin(); it != trials.rend(); ++it) {
+    auto error = it->second.error;
+    if (error.empty()) continue;
+    if (error.back() == '.') error.pop_back();  // the sentence goes on
+    return fmt::format("; trial {} {}: {}", it->first, cohort::tuner::state_name(it->second.state), error);
+  }
+  return "";
+}
+
 int run(const Arguments& args) {
   if (args.print_reference) {
     print_reference();
@@ -116,7 +128,7 @@ int run(const Arguments& args) {
   std::cout << summary_line(summary, *study).dump() << std::endl;
   if (summary.completed > 0 || summary.trials == 0) return cohort::kExitSuccess;
   // The other ranks are done and exit normally, so no abort: rank 0 says why.
-  std::cerr << "cohort-tune: sweep failed: no trial completed; see "
+  std::cerr << "cohort-tune: sweep failed: no trial completed" << last_failure(*study) << "; see "
             << cohort::run_layout::in(sweep.output_dir, cohort::run_layout::kResults) << std::endl;
   return cohort::kExitTrainingFailed;
 }

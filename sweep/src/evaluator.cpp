@@ -49,7 +49,9 @@ double read_metric(const Json& record, const std::string& metric, const std::str
 std::unique_ptr<Evaluator> make_evaluator(const ObjectiveSpec& objective, const Json& base_config,
                                           const std::string& source, double max_budget) {
   if (!objective.function.empty()) return make_function_evaluator(objective);
-  if (!objective.command.empty()) return std::make_unique<CommandEvaluator>(objective.command, objective.metric);
+  if (!objective.command.empty())
+    return std::make_unique<CommandEvaluator>(objective.command, objective.metric,
+                                              CommandEvaluatorOptions().worker(objective.worker));
   return std::make_unique<TrainingEvaluator>(base_config, source, max_budget, objective.metric);
 }
 

@@ -27,6 +27,8 @@ using std::chrono::microseconds;
 enum Tag : int {
   kRequest = 1,  // leader -> coordinator: {} at first, then {"trial_id": id, "result": {...}}
   kAssign = 2,   // coordinator -> leader -> group: {"trial": {...}, ...} or {"stop": true}
+  kReport = 3,   // leader -> coordinator: {"budget": b, "value": v}, an intermediate value of its trial
+  kVerdict = 4,  // coordinator -> leader: {"stop": bool}, the answer to a kReport
 };
 
 /// How a waiting rank polls for its next message: a reply usually comes
@@ -51,6 +53,16 @@ Result evaluate_safely(Evaluator& evaluator, const Trial& trial, const TrialCont
   } catch (const std::exception& error) {
     return Result::failed(describe_exception(error));
   }
+}
+
+/// Tells the study, and says on the console why a trial did not complete:
+/// results.csv has it too, but a sweep whose every trial fails the same way
+/// should say so where it is watched.
+void tell(Study& study, const Trial& trial, const Result& result) {
+  if (result.state == TrialState::kFailed || result.state == TrialState::kTimedOut)
+    spdlog::warn("sweep: trial {} {}{}: {}", trial.id, state_name(result.state),
+                 result.retry ? "" : " (not retried: it would fail again)", result.error);
+  study.tell(trial, result);
 }
 
 /// A worker group as the coordinator sees it, by its leader.
@@ -80,13 +92,24 @@ class Coordination {
     while (auto message = channel_.try_receive(distributed::kAnySource, kRequest)) {
       Leader& leader = leaders_.at(size_t((message->first - 1) / ranks_per_trial_));
       if (leader.running) {
-        study_.tell(*leader.running, result_from_json(message->second.at("result")));
+        tell(study_, *leader.running, result_from_json(message->second.at("result")));
         leader.running.reset();
         ++results;
       }
       leader.waiting = true;
     }
     return results;
+  }
+
+  /// Answers every intermediate report that has arrived with the study's verdict.
+  void answer_reports() {
+    while (auto message = channel_.try_receive(distributed::kAnySource, kReport)) {
+      const Leader& leader = leaders_.at(size_t((message->first - 1) / ranks_per_trial_));
+      const auto& report = message->second;
+      const bool stop = leader.running && study_.report(*leader.running, report.at("budget").get<double>(),
+                                                        report.at("value").get<double>());
+      channel_.send(message->first, kVerdict, Json{{"stop", stop}});
+    }
   }
 
   /// Gives every waiting leader a trial; when the study has none, parks the
@@ -187,6 +210,7 @@ SweepSummary MpiExecutor::coordinate(Study& study) {
   study.defer_journal_syncs(true);  // hand_out() syncs once per pass
   while (!coordination.over()) {
     // Results first: they may unblock a rung and so give the idle groups work.
+    coordination.answer_reports();
     const int64_t results = coordination.receive_results();
     const int64_t handed_out = coordination.hand_out();
     monitor.tick(results);
@@ -209,7 +233,9 @@ SweepSummary MpiExecutor::run_in_process(Study& study, Evaluator& evaluator) {
     monitor.dispatched();
     Json assignment = {{"trial", trial_to_json(*trial)}};
     prepare(assignment);
-    study.tell(*trial, evaluate_safely(evaluator, *trial, context_of(assignment)));
+    auto context = context_of(assignment);
+    context.report = [&](double budget, double value) { return study.report(*trial, budget, value); };
+    tell(study, *trial, evaluate_safely(evaluator, *trial, context));
     monitor.tick(1);
   }
   return monitor.finish();
@@ -226,7 +252,12 @@ void MpiExecutor::lead(Evaluator& evaluator) {
     for (const int member : members) channel_->send(member, kAssign, assignment);
     if (assignment.contains("stop")) return;
     const auto trial = trial_from_json(assignment.at("trial"));
-    const auto result = evaluate_safely(evaluator, trial, context_of(assignment));
+    auto context = context_of(assignment);
+    context.report = [&](double budget, double value) {
+      channel_->send(0, kReport, Json{{"budget", budget}, {"value", value}});
+      return channel_->receive(0, kVerdict, message_backoff(kLeaderPause)).at("stop").get<bool>();
+    };
+    const auto result = evaluate_safely(evaluator, trial, context);
     request = {{"trial_id", trial.id}, {"result", result_to_json(result)}};
   }
 }

@@ -11,6 +11,7 @@
 #include "cohort/job/training_job.h"
 #include "cohort/tuner/samplers/registry.h"
 #include "cohort/tuner/schedulers/registry.h"
+#include "cohort/sweep/command_evaluator.h"
 #include "cohort/sweep/executor.h"
 #include "cohort/sweep/training_evaluator.h"
 #include "function_objective.h"
@@ -37,7 +38,10 @@ Schema objective_schema() {
                               "\"val_accuracy\"), or of the last JSON line the command prints")
       .choice("mode", "min", {"min", "max"}, "whether the metric is minimised or maximised")
       .string_list("command", {}, "run this command for each trial instead of a training job; \"{param.path}\", "
-                                  "\"{budget}\", \"{trial_id}\" and \"{trial_dir}\" are replaced by the trial's own")
+                                  "\"{budget}\", \"{trial_id}\", \"{trial_dir}\" and \"{parent_dir}\" are replaced "
+                                  "by the trial's own")
+      .boolean("worker", false, "start the command once, as a persistent worker that reads trials as JSON lines "
+                                "on stdin and answers with JSON lines on stdout")
       .choice("function", "", {"", "branin", "hartmann6", "counting_ones"},
               "evaluate one of the tuner's test functions instead (for trying a sweep out and benchmarks)")
       .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", Range::at_least(0))
@@ -119,9 +123,11 @@ ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::st
   objective.direction = validated.at("mode") == "max" ? Direction::kMaximize : Direction::kMinimize;
   objective.command = validated.at("command").get<std::vector<std::string>>();
   objective.function = validated.at("function").get<std::string>();
+  objective.worker = validated.at("worker").get<bool>();
   const auto refuse = [&](const std::string& key, const std::string& why) {
     throw InputError(fmt::format("{}: \"objective.{}\" {}.", source, key, why));
   };
+  if (objective.worker && objective.command.empty()) refuse("worker", "needs objective.command: the worker to start");
   if (!objective.function.empty()) {
     if (!objective.metric.empty()) refuse("metric", "has no meaning with objective.function (the value is the function's)");
     if (!objective.command.empty()) refuse("command", "and objective.function cannot both be given");
@@ -135,6 +141,28 @@ ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::st
                                                  "\"val_accuracy\")"
                                                : "is required: name the key of the command's last JSON line to optimise");
   return objective;
+}
+
+/// A placeholder that names nothing would fail every trial, and be retried:
+/// refuse it once, here. A worker is started once for many trials, so its
+/// command has no trial placeholders: each trial comes on its stdin.
+void check_command_placeholders(const ObjectiveSpec& objective, const SearchSpace& space, const std::string& source) {
+  std::vector<std::string> known = trial_placeholders();
+  for (const auto& parameter : space.parameters()) known.push_back(parameter.path);
+  for (const auto& name : command_placeholders(objective.command)) {
+    if (objective.worker)
+      throw InputError(fmt::format("{}: \"objective.command\" has the placeholder \"{{{}}}\", but a worker "
+                                   "(objective.worker) is started once for many trials and reads each trial's values "
+                                   "from its stdin.", source, name));
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    const auto suggestion = config::closest_name(name, known);
+    std::string listed;
+    for (const auto& each : known) listed += (listed.empty() ? "{" : ", {") + each + "}";
+    throw InputError(fmt::format("{}: \"objective.command\" has the placeholder \"{{{}}}\", which is no key of "
+                                 "\"space\"{}; the placeholders are {}.", source, name,
+                                 suggestion.empty() ? "" : fmt::format(" (did you mean \"{{{}}}\"?)", suggestion),
+                                 listed));
+  }
 }
 
 /// Sweeps that can run forever must say when to stop.
@@ -204,6 +232,7 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   }
   if (trains) check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
   if (!sweep.objective.function.empty()) check_function_paths(sweep.space, sweep.objective, source);
+  if (!sweep.objective.command.empty()) check_command_placeholders(sweep.objective, sweep.space, source);
   // The complete config re-reads to itself: output_dir/sweep.json resumes alone.
   sweep.config["space"] = raw.at("space");
   if (raw.contains("base")) sweep.config["base"] = sweep.base;

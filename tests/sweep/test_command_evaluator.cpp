@@ -15,7 +15,9 @@ using cohort::tuner::Json;
 using cohort::tuner::TrialState;
 using cohort::sweep::CommandEvaluator;
 using cohort::sweep::CommandEvaluatorOptions;
+using cohort::sweep::command_placeholders;
 using cohort::sweep::expand_command;
+using cohort::tuner::Result;
 namespace fs = std::filesystem;
 
 namespace {
@@ -48,6 +50,15 @@ TEST_CASE("placeholders take the trial's values, numbers exactly", "[command]") 
                     Contains("\"{optimizer.lrr}\" names no value of trial 7") && Contains("{optimizer.lr}"));
 }
 
+TEST_CASE("{parent_dir} is the parent's trial directory, empty without one", "[command]") {
+  const auto promoted = make_trial(9, 3.0, {{"x", 1}}, /*parent=*/4);
+  CHECK(expand_command({"--from={parent_dir}", "{trial_dir}"}, promoted, "/t/9", "/t/4") ==
+        std::vector<std::string>{"--from=/t/4", "/t/9"});
+  CHECK(expand_command({"--from={parent_dir}"}, make_trial(1, 1.0), "/t/1") == std::vector<std::string>{"--from="});
+  CHECK(command_placeholders({"run", "{a}{budget}", "{\"json\": 1}", "{parent_dir}/x"}) ==
+        std::vector<std::string>{"a", "budget", "parent_dir"});
+}
+
 TEST_CASE("the metric is read from the last JSON object line of stdout", "[command]") {
   const auto root = temporary_directory("command-metric");
   const auto script = write_script(root, "objective.py",
@@ -70,6 +81,7 @@ TEST_CASE("the metric is read from the last JSON object line of stdout", "[comma
   const auto missing = CommandEvaluator({"python3", script, "1", "1"}, "accuracy").evaluate(trial, context);
   CHECK(missing.state == TrialState::kFailed);
   CHECK_THAT(missing.error, Contains("\"accuracy\" is not in the command's last JSON line") && Contains("scores.f1"));
+  CHECK_FALSE(missing.retry);  // the same command would print the same
 }
 
 TEST_CASE("a command that fails says how, with its last stderr line", "[command][failure]") {
@@ -106,13 +118,144 @@ TEST_CASE("a command past its deadline is stopped, by SIGKILL if it ignores SIGT
   CHECK(slow.error == "timed out: the command ran past the trial's deadline and was stopped with SIGTERM");
 
   context.deadline = now_seconds() + 0.5;
-  const auto stubborn = CommandEvaluator({"python3", "-c",
-                                          "import signal, time\n"
-                                          "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
-                                          "print('ready', flush=True)\n"
-                                          "time.sleep(30)\n"},
-                                         "loss", CommandEvaluatorOptions().kill_grace_s(0.3))
+  // sh, not python: it ignores SIGTERM within milliseconds, where a python3 behind a pyenv shim
+  // took 0.5 s on a loaded machine and was still starting when the deadline came.
+  const auto stubborn = CommandEvaluator({"sh", "-c", "trap '' TERM; echo ready; sleep 30"}, "loss",
+                                         CommandEvaluatorOptions().kill_grace_s(0.3))
                             .evaluate(trial, context);
   CHECK(stubborn.state == TrialState::kTimedOut);
   CHECK_THAT(stubborn.error, Contains("then SIGKILL after 0.3 s"));
+}
+
+namespace {
+
+const std::string kWorker = std::string(COHORT_TESTS_DIR) + "/sweep/scripts/worker.py";
+
+/// A trial of the test worker: loss x, misbehaving as `mode` says.
+cohort::tuner::Trial worker_trial(int64_t id, double x, const std::string& mode = "ok", double budget = 1.0) {
+  return make_trial(id, budget, {{"x", x}, {"mode", mode}});
+}
+
+}  // namespace
+
+TEST_CASE("a persistent worker evaluates trial after trial in one process", "[command][worker]") {
+  const auto root = temporary_directory("command-worker");
+  CommandEvaluator worker({"python3", kWorker}, "loss", CommandEvaluatorOptions().worker(true));
+  const auto first = worker.evaluate(worker_trial(0, 0.5), context_for(root, worker_trial(0, 0.5)));
+  REQUIRE(first.state == TrialState::kCompleted);
+  CHECK(first.value == 0.5);
+  const auto promoted = make_trial(1, 1.0, {{"x", 0.25}}, /*parent=*/0);
+  const auto second = worker.evaluate(promoted, context_for(root, promoted));
+  REQUIRE(second.state == TrialState::kCompleted);
+  CHECK(second.value == 0.25);
+  CHECK(second.info.at("output").at("pid") == first.info.at("output").at("pid"));  // the same process
+  CHECK(second.info.at("output").at("parent_dir") == (root / "trials" / "0").string());
+  // Each trial's stdout and stderr are in its own directory.
+  std::ifstream err(root / "trials" / "1" / "stderr.log");
+  std::string line;
+  std::getline(err, line);
+  CHECK_THAT(line, Contains("trial 1 in"));
+}
+
+TEST_CASE("a worker's crash, hang past the deadline and malformed output fail only that trial",
+          "[command][worker][failure]") {
+  const auto root = temporary_directory("command-worker-faults");
+  CommandEvaluator worker({"python3", kWorker}, "loss", CommandEvaluatorOptions().worker(true).kill_grace_s(0.3));
+  int64_t id = 0;
+  const auto run = [&](const std::string& mode, double deadline_after_s = 0.0) {
+    const auto trial = worker_trial(id++, 0.5, mode);
+    auto context = context_for(root, trial);
+    if (deadline_after_s > 0) context.deadline = now_seconds() + deadline_after_s;
+    return worker.evaluate(trial, context);
+  };
+  const auto pid_of = [](const Result& result) { return result.info.at("output").at("pid").get<int64_t>(); };
+  const auto healthy = run("ok");
+  REQUIRE(healthy.state == TrialState::kCompleted);
+
+  const auto crashed = run("crash");
+  CHECK(crashed.state == TrialState::kFailed);
+  CHECK_THAT(crashed.error, Contains("the worker ended during the trial: the command exited with status 3") &&
+                                Contains("last stderr line: worker: simulated crash"));
+  const auto after_crash = run("ok");  // a new worker
+  REQUIRE(after_crash.state == TrialState::kCompleted);
+  CHECK(pid_of(after_crash) != pid_of(healthy));
+
+  const auto hung = run("hang", 0.5);
+  CHECK(hung.state == TrialState::kTimedOut);
+  CHECK_THAT(hung.error, Contains("the worker ran past the trial's deadline"));
+  const auto after_hang = run("ok");
+  REQUIRE(after_hang.state == TrialState::kCompleted);
+  CHECK(pid_of(after_hang) != pid_of(after_crash));
+
+  const auto garbage = run("garbage");
+  CHECK(garbage.state == TrialState::kFailed);
+  CHECK_THAT(garbage.error, Contains("printed a line that is no JSON object on stdout: \"this is not json\""));
+  const auto after_garbage = run("ok");
+  REQUIRE(after_garbage.state == TrialState::kCompleted);
+  CHECK(pid_of(after_garbage) != pid_of(after_hang));
+
+  // A missing metric is the trial's mistake, not the worker's: not retried, and the worker goes on.
+  const auto no_metric = run("nometric");
+  CHECK(no_metric.state == TrialState::kFailed);
+  CHECK_FALSE(no_metric.retry);
+  CHECK_THAT(no_metric.error, Contains("the metric \"loss\" is not in the worker's answer"));
+  CHECK(pid_of(run("ok")) == pid_of(after_garbage));
+}
+
+TEST_CASE("intermediate reports reach the scheduler, which may stop the trial", "[command][report]") {
+  const auto root = temporary_directory("command-reports");
+  std::vector<std::pair<double, double>> heard;
+  const auto listen = [&](double stop_at) {
+    return [&heard, stop_at](double budget, double value) {
+      heard.emplace_back(budget, value);
+      return budget >= stop_at;
+    };
+  };
+  SECTION("a command run once per trial is stopped") {
+    const auto trial = make_trial(0, 9.0, {{"x", 0.5}});
+    auto context = context_for(root, trial);
+    context.report = listen(2.0);
+    const auto result =
+        CommandEvaluator({"sh", "-c",
+                          "echo '{\"budget\": 1, \"loss\": 0.4}'; echo '{\"budget\": 2, \"loss\": 0.3}'; sleep 30; "
+                          "echo '{\"loss\": 0.1}'"},
+                         "loss")
+            .evaluate(trial, context);
+    CHECK(result.state == TrialState::kPruned);
+    CHECK(result.value == 0.3);
+    CHECK(result.info.at("pruned_at_budget") == 2.0);
+    CHECK(heard == std::vector<std::pair<double, double>>{{1.0, 0.4}, {2.0, 0.3}});
+  }
+  SECTION("a report without the metric fails the trial, not retried") {
+    const auto trial = make_trial(0, 9.0, {{"x", 0.5}});
+    auto context = context_for(root, trial);
+    context.report = listen(100.0);
+    const auto result =
+        CommandEvaluator({"sh", "-c", "echo '{\"budget\": 1, \"acc\": 0.4}'; sleep 30"}, "loss").evaluate(trial, context);
+    CHECK(result.state == TrialState::kFailed);
+    CHECK_FALSE(result.retry);
+    CHECK_THAT(result.error, Contains("the metric \"loss\" is not in the command's report at budget 1"));
+  }
+  SECTION("a worker is told to prune, and goes on with the next trial") {
+    CommandEvaluator worker({"python3", kWorker}, "loss", CommandEvaluatorOptions().worker(true));
+    const auto kept = worker_trial(0, 0.5, "ok", 4.0);
+    auto context = context_for(root, kept);
+    context.report = listen(100.0);  // never stops
+    const auto completed = worker.evaluate(kept, context);
+    CHECK(completed.state == TrialState::kCompleted);
+    CHECK(heard == std::vector<std::pair<double, double>>{{1.0, 0.5}, {2.0, 1.0}, {3.0, 1.5}});
+    heard.clear();
+    const auto stopped = worker_trial(1, 0.25, "ok", 4.0);
+    context = context_for(root, stopped);
+    context.report = listen(2.0);
+    const auto pruned = worker.evaluate(stopped, context);
+    CHECK(pruned.state == TrialState::kPruned);
+    CHECK(pruned.value == 0.5);
+    CHECK(heard.size() == 2);
+    const auto next = worker_trial(2, 0.125);
+    const auto after = worker.evaluate(next, context_for(root, next));
+    REQUIRE(after.state == TrialState::kCompleted);
+    CHECK(after.value == 0.125);
+    CHECK(after.info.at("output").at("pid") == completed.info.at("output").at("pid"));
+  }
 }

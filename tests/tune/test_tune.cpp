@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -214,6 +215,20 @@ TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mp
     expect_refusal(3, {"--config", config, "--set", "max_trials=0", "--set", "scheduler.name=asha"},
                    "never ends on its own; set max_trials");
   }
+  SECTION("a command placeholder that names no key of the space, before any trial runs") {
+    auto sweep = branin_sweep(dir / "typo");
+    sweep["objective"] = {{"command", {"echo", "{x_1}"}}, {"metric", "loss"}};
+    expect_refusal(3, {"--config", write_sweep(dir, "typo.json", sweep)},
+                   "\"objective.command\" has the placeholder \"{x_1}\", which is no key of \"space\" (did you mean "
+                   "\"{x1}\"?); the placeholders are {budget}, {trial_id}, {trial_dir}, {parent_dir}, {x1}, {x2}.");
+    CHECK_FALSE(fs::exists(dir / "typo"));  // nothing ran, nothing was written
+    sweep["objective"] = {{"command", {"python3", "worker.py", "{x1}"}}, {"worker", true}, {"metric", "loss"}};
+    expect_refusal(0, {"--config", write_sweep(dir, "typo.json", sweep)},
+                   "but a worker (objective.worker) is started once for many trials");
+    sweep["objective"] = {{"function", "branin"}, {"worker", true}};
+    expect_refusal(0, {"--config", write_sweep(dir, "typo.json", sweep)},
+                   "\"objective.worker\" needs objective.command: the worker to start.");
+  }
   SECTION("ranks that do not split into groups") {
     expect_refusal(4, {"--config", config, "--set", "ranks_per_trial=2"}, "do not split into groups of 2");
   }
@@ -259,4 +274,94 @@ TEST_CASE("ranks_per_trial 2 runs each trial as a two-rank ddp training job", "[
   CHECK(best.at("training_config").at("strategy").at("name") == "ddp");
   CHECK(best.at("training_config").at("optimizer").at("lr") == best.at("config").at("optimizer.lr"));
   CHECK(fs::exists(dir / "out" / "trials" / "0" / "metrics.jsonl"));
+}
+
+namespace {
+
+const std::string kScripts = std::string(COHORT_SOURCE_DIR) + "/tests";
+
+/// A sweep over x in [0, 1] whose objective is `command`.
+Json command_sweep(const fs::path& output_dir, const Json& command) {
+  auto sweep = branin_sweep(output_dir);
+  sweep["space"] = {{"x", {{"type", "uniform"}, {"low", 0}, {"high", 1}}}};
+  sweep["objective"] = {{"command", command}, {"metric", "loss"}};
+  return sweep;
+}
+
+std::vector<std::string> lines_of(const fs::path& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("a missing metric fails its trial once, not retried, and the console says why", "[tune]") {
+  const auto dir = temporary_directory("tune-missing-metric");
+  auto sweep = command_sweep(dir / "out", {"sh", "-c", "echo '{\"val\": 1}'"});
+  sweep["max_trials"] = 2;
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  CHECK(run.status == 1);
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  CHECK(tells.size() == 2);  // max_failures 2, but nothing retried
+  for (const auto& tell : tells) CHECK(tell.at("retry") == false);
+  CHECK(run.err.find("sweep failed: no trial completed; trial 1 failed: the metric \"loss\" is not in the command's "
+                     "last JSON line; its numbers are: val; see ") != std::string::npos);
+  CHECK(run.err.find("trial 0 failed (not retried: it would fail again): the metric \"loss\"") != std::string::npos);
+}
+
+TEST_CASE("promoted command trials continue from {parent_dir}: no parent epoch is run again", "[tune]") {
+  const auto dir = temporary_directory("tune-parent-dir");
+  auto sweep = command_sweep(dir / "out", {"python3", kScripts + "/tune/scripts/continue_from_parent.py", "{x}",
+                                           "{budget}", "{trial_dir}", "{parent_dir}"});
+  sweep["scheduler"] = {{"name", "successive_halving"}, {"max_brackets", 1}};  // 9 at 1, 3 at 3, 1 at 9
+  sweep.erase("max_trials");
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  std::map<int64_t, Json> asked;
+  for (const auto& trial : journal_events(dir / "out" / "journal.jsonl", "ask")) asked[trial.at("id")] = trial;
+  REQUIRE(asked.size() == 13);
+  int64_t epochs_run = 0, promoted = 0;
+  for (const auto& [id, trial] : asked) {
+    const auto epochs = lines_of(dir / "out" / "trials" / std::to_string(id) / "epochs_run.txt");
+    const int64_t parent = trial.at("parent");
+    const int first = parent < 0 ? 1 : int(asked.at(parent).at("budget").get<double>()) + 1;
+    INFO("trial " << id);
+    REQUIRE_FALSE(epochs.empty());
+    CHECK(epochs.front() == std::to_string(first));  // from its parent's checkpoint, not from epoch 1
+    CHECK(epochs.back() == std::to_string(int(trial.at("budget").get<double>())));
+    epochs_run += int64_t(epochs.size());
+    promoted += parent >= 0;
+  }
+  CHECK(promoted == 4);
+  CHECK(epochs_run == 9 * 1 + 3 * (3 - 1) + 1 * (9 - 3));  // 21, where starting over would run 9 + 9 + 9 = 27
+}
+
+TEST_CASE("a persistent worker at -np 2 is pruned by the median rule through intermediate reports", "[tune][mpi]") {
+  const auto dir = temporary_directory("tune-worker");
+  auto sweep = command_sweep(dir / "out", {"python3", kScripts + "/sweep/scripts/worker.py"});
+  sweep["objective"]["worker"] = true;
+  sweep["budget"] = {{"min", 4}, {"max", 4}, {"eta", 3}};
+  sweep["scheduler"] = {{"name", "fifo"}, {"pruner", "median"}, {"pruner_startup_trials", 2}};
+  const auto run = run_command(tune_command(2, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto journal = dir / "out" / "journal.jsonl";
+  const auto reports = journal_events(journal, "report");
+  CHECK(reports.size() >= 12);  // at budgets 1, 2, 3 of the completed trials at least
+  std::set<int64_t> pids;
+  int64_t pruned = 0;
+  for (const auto& tell : journal_events(journal, "tell")) {
+    if (tell.at("state") == "pruned") {
+      ++pruned;
+      CHECK(tell.at("info").at("pruned_at_budget").get<double>() < 4.0);
+    } else {
+      REQUIRE(tell.at("state") == "completed");
+      pids.insert(tell.at("info").at("output").at("pid").get<int64_t>());
+    }
+  }
+  CHECK(pruned > 0);
+  CHECK(pids.size() == 1);  // one worker served every trial
 }

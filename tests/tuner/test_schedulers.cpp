@@ -1,12 +1,15 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <optional>
 
 #include "cohort/core/error.h"
 #include "cohort/tuner/samplers/grid_sampler.h"
 #include "cohort/tuner/schedulers/asha.h"
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"
+#include "common/temporary_directory.h"
 #include "helpers.h"
 
 using namespace cohort::tuner;
@@ -233,4 +236,70 @@ TEST_CASE("a non-finite value counts as a failure", "[tuner][schedulers]") {
   REQUIRE(study.trials().size() == 1);
   CHECK(study.trials().begin()->second.state == TrialState::kFailed);
   CHECK_FALSE(study.best());
+}
+
+TEST_CASE("the median pruner stops a trial whose best so far is worse than the median at that budget",
+          "[tuner][schedulers][pruner]") {
+  MedianPruner pruner(MedianPrunerOptions().startup_trials(3).warmup(2.0));
+  // Three completed configurations reported 1, 2, 3 at budget 2 (and 10, 20, 30 at budget 3).
+  for (int64_t config = 0; config < 3; ++config) {
+    CHECK_FALSE(pruner.should_stop(config, 2.0, 1.0 + double(config)));  // too few completed yet
+    CHECK_FALSE(pruner.should_stop(config, 3.0, 10.0 * double(config + 1)));
+    pruner.completed(config);
+  }
+  CHECK_FALSE(pruner.should_stop(7, 1.0, 100.0));  // below the warmup budget
+  CHECK(pruner.should_stop(7, 2.0, 2.5));          // median 2
+  CHECK_FALSE(pruner.should_stop(8, 2.0, 1.5));
+  CHECK_FALSE(pruner.should_stop(8, 3.0, 25.0));   // worse than the median 20 now, but its best so far, 1.5, is not
+  CHECK_FALSE(pruner.should_stop(9, 4.0, 1e9));    // nobody completed reported at budget 4
+  pruner.forget(7);  // a pruned configuration does not join the history
+  pruner.completed(7);
+  CHECK(pruner.should_stop(10, 2.0, 2.1));         // still the median of 1, 2, 3
+}
+
+TEST_CASE("intermediate reports: fifo with the median pruner stops trials, journaled and replayed exactly",
+          "[tuner][schedulers][pruner][journal]") {
+  const auto dir = cohort::testing::temporary_directory("median-pruner");
+  const auto journal = (dir / "journal.jsonl").string();
+  const auto make_study = [&] {
+    return std::make_unique<Study>(std::make_unique<RandomSampler>(unit_space()),
+                                   std::make_unique<FifoScheduler>(
+                                       4.0, MedianPruner(MedianPrunerOptions().startup_trials(2))),
+                                   StudyOptions().seed(3).max_trials(12).journal(journal).sync_journal(false));
+  };
+  auto study = make_study();
+  // Each trial reports x at budgets 1, 2, 3, and stops when told to.
+  while (auto trial = study->ask()) {
+    const double x = trial->config["x"].get<double>();
+    // A value that is no number is no report: nothing to judge, nothing journaled.
+    CHECK_FALSE(study->report(*trial, 1.0, std::nan("")));
+    std::optional<Result> result;
+    for (double budget = 1; budget < trial->budget && !result; ++budget)
+      if (study->report(*trial, budget, x)) result = Result::pruned(x, budget);
+    study->tell(*trial, result.value_or(Result::completed(x)));
+  }
+  int64_t pruned = 0;
+  std::vector<double> completed;
+  for (const auto& [id, record] : study->trials()) {
+    const double x = record.trial.config["x"].get<double>();
+    if (record.state == TrialState::kPruned) {
+      ++pruned;
+      CHECK_FALSE(record.value);  // its value is at a smaller budget: it ranks with no trial
+      CHECK(record.info.at("pruned_at_budget") == 1.0);
+      CHECK(x > testing::median(completed));
+    } else {
+      REQUIRE(record.state == TrialState::kCompleted);
+      if (completed.size() >= 2) CHECK(x <= testing::median(completed));
+      completed.push_back(x);
+    }
+  }
+  CHECK(pruned > 0);
+  CHECK(completed.size() >= 2);
+  // Opening the journal again replays the reports: the same trials, the same states.
+  const auto trials = study->trials();
+  study.reset();  // it holds the journal's lock
+  const auto resumed = make_study();
+  REQUIRE(resumed->trials().size() == trials.size());
+  for (const auto& [id, record] : trials) CHECK(resumed->trials().at(id).state == record.state);
+  CHECK(resumed->finished());
 }

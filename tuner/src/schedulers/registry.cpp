@@ -25,13 +25,31 @@ HyperbandOptions hyperband_options(const Json& options, const BudgetRange& budge
       .max_brackets(options.at("max_brackets").get<int64_t>());
 }
 
+/// FIFO may stop trials by what they report on the way (docs/sweeps.md, intermediate reports).
+Schema fifo_schema() {
+  return Schema()
+      .choice("pruner", "none", {"none", "median"},
+              "\"median\": stop a running trial whose intermediate values are worse than the median of completed "
+              "trials' at the same budget")
+      .integer("pruner_startup_trials", 5, "median pruner: prune nothing until this many completed trials reported "
+                                           "at a budget", Range::at_least(1))
+      .number("pruner_warmup", 0.0, "median pruner: prune nothing reported below this budget", Range::at_least(0));
+}
+
+std::optional<MedianPruner> median_pruner(const Json& options) {
+  if (options.at("pruner") == "none") return std::nullopt;
+  return MedianPruner(MedianPrunerOptions()
+                          .startup_trials(options.at("pruner_startup_trials").get<int64_t>())
+                          .warmup(options.at("pruner_warmup").get<double>()));
+}
+
 }  // namespace
 
 SchedulerRegistry& scheduler_registry() {
   static SchedulerRegistry registry = [] {
     SchedulerRegistry built("scheduler");
-    built.add("fifo", Schema(), [](const Json&, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
-      return std::make_unique<FifoScheduler>(budgets.max_budget);
+    built.add("fifo", fifo_schema(), [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+      return std::make_unique<FifoScheduler>(budgets.max_budget, median_pruner(options));
     });
     built.add("successive_halving", brackets_schema(),
               [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {

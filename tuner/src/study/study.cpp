@@ -79,6 +79,11 @@ void Study::replay(const std::vector<Json>& records) {
       if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
         throw InputError(where + fmt::format(": a result for trial {}, which is not running (the file is damaged).", id));
       settle(id, result_from_json(record), record.value("time", 0.0));
+    } else if (event == "report") {
+      const auto id = record.at("trial_id").get<int64_t>();
+      if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
+        throw InputError(where + fmt::format(": a report of trial {}, which is not running (the file is damaged).", id));
+      judge(trials_.at(id).trial, record.at("budget").get<double>(), record.at("value").get<double>());
     } else {
       throw InputError(where + fmt::format(": unknown event \"{}\".", event));
     }
@@ -165,6 +170,24 @@ void Study::tell(const Trial& trial, const Result& result) {
   settle(trial.id, result, finished_at);
 }
 
+bool Study::report(const Trial& trial, double budget, double value) {
+  const auto found = trials_.find(trial.id);
+  if (found == trials_.end() || found->second.state != TrialState::kRunning)
+    throw std::invalid_argument(fmt::format("report(): trial {} is not running", trial.id));
+  if (!std::isfinite(value)) return false;  // nothing to judge, and JSON has no NaN to journal
+  if (journal_)
+    journal_->append({{"event", "report"}, {"time", wall_clock_seconds()}, {"trial_id", trial.id},
+                      {"budget", budget}, {"value", value}});
+  return judge(found->second.trial, budget, value);
+}
+
+/// The scheduler's verdict on a report; replaying the journal asks again, which rebuilds the scheduler's state.
+bool Study::judge(const Trial& trial, double budget, double value) {
+  if (budget >= trial.budget) return false;  // no intermediate value: nothing to judge
+  return scheduler_->should_stop(Slot{trial.config_id, trial.budget, trial.bracket, trial.rung}, budget,
+                                 loss_of(value));
+}
+
 void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
   auto& record = trials_.at(trial_id);
   Result result = given;
@@ -180,7 +203,15 @@ void Study::settle(int64_t trial_id, const Result& given, double finished_at) {
   const Trial& trial = record.trial;
   const Slot slot{trial.config_id, trial.budget, trial.bracket, trial.rung};
   sampler_->trial_ended(trial.config, trial.budget);
-  if (result.state == TrialState::kCompleted) {
+  if (result.state == TrialState::kPruned) {
+    // Its value is at a smaller budget than its own: the model learns it there, and it
+    // ranks with no trial (best(), the report), as its budget would claim more than it ran.
+    if (std::isfinite(result.value)) {
+      sampler_->observe({trial.config, result.info.value("pruned_at_budget", trial.budget), loss_of(result.value)});
+      record.info["value"] = result.value;
+    }
+    scheduler_->report(slot, std::nullopt);
+  } else if (result.state == TrialState::kCompleted) {
     record.value = result.value;
     if (!best_ || beats(options_.direction(), record, trials_.at(*best_))) best_ = trial_id;
     const double loss = loss_of(result.value);

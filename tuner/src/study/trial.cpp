@@ -50,7 +50,8 @@ Trial trial_from_json(const Json& json) {
 
 Json result_to_json(const Result& result) {
   Json json = {{"state", state_name(result.state)}};
-  if (result.state == TrialState::kCompleted) json["value"] = std::isfinite(result.value) ? Json(result.value) : Json();
+  if (result.state == TrialState::kCompleted || result.state == TrialState::kPruned)
+    json["value"] = std::isfinite(result.value) ? Json(result.value) : Json();
   if (!result.error.empty()) json["error"] = result.error;
   if (!result.info.empty()) json["info"] = result.info;
   if (!result.retry) json["retry"] = false;

@@ -6,6 +6,7 @@
 // Evaluators live in the cohort_sweep library (Cohort::sweep), which joins the
 // tuner (no LibTorch) to training jobs and MPI.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ struct TrialContext {
   /// Seconds since the epoch after which the trial must stop and report
   /// Result::timed_out (0 = no limit). Ranks of a group agree on stopping.
   double deadline = 0.0;
+  /// Hears an intermediate value of the trial (the objective, in its own
+  /// direction, after `budget` of the trial's budget) and says whether the
+  /// scheduler wants the trial stopped (Study::report). Only the group's
+  /// leader has it; null where nobody listens (then no trial is stopped).
+  std::function<bool(double budget, double value)> report;
 };
 
 /// Whether `context`'s deadline has passed (never, for deadline 0) by this
@@ -63,8 +69,11 @@ struct ObjectiveSpec {
   /// Empty: each trial is a Cohort training job built from the sweep's base
   /// config. Otherwise a command run once per trial (by the group's leader),
   /// with "{param.path}" placeholders replaced by the trial's values and
-  /// "{budget}", "{trial_id}", "{trial_dir}" by the trial's own.
+  /// "{budget}", "{trial_id}", "{trial_dir}", "{parent_dir}" by the trial's own.
   std::vector<std::string> command;
+  /// With a command: start it once as a persistent worker that reads trials
+  /// as JSON lines on stdin and answers on stdout (CommandEvaluator).
+  bool worker = false;
   /// Or, when not empty, one of the tuner's test functions ("branin",
   /// "hartmann6", "counting_ones"), evaluated in the group leader's process:
   /// for trying a sweep out and for benchmarks of the executor itself.

@@ -35,8 +35,10 @@ struct Trial {
 
 /// What an evaluation reports.
 struct Result {
-  TrialState state = TrialState::kCompleted;  // kCompleted, kFailed or kTimedOut
-  double value = 0.0;                         // the objective, in its own direction
+  TrialState state = TrialState::kCompleted;  // kCompleted, kFailed, kTimedOut or kPruned
+  /// The objective, in its own direction; for kPruned the last intermediate
+  /// value, at info["pruned_at_budget"].
+  double value = 0.0;
   std::string error;                          // why it failed
   Json info = Json::object();                 // anything else worth keeping
   /// Whether trying a failed trial again could end otherwise. False for a
@@ -50,6 +52,12 @@ struct Result {
   }
   static Result failed(std::string error, bool retry = true) {
     return Result{TrialState::kFailed, 0.0, std::move(error), Json::object(), retry};
+  }
+  /// Stopped by the scheduler (Scheduler::should_stop) after reporting
+  /// `value` at `budget`, less than the trial's own.
+  static Result pruned(double value, double budget, Json info = Json::object()) {
+    info["pruned_at_budget"] = budget;
+    return Result{TrialState::kPruned, value, "", std::move(info)};
   }
   static Result timed_out(std::string error = "timed out") {
     return Result{TrialState::kTimedOut, 0.0, std::move(error), Json::object()};

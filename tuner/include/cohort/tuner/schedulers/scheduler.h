@@ -35,6 +35,12 @@ class Scheduler {
   /// nothing when it failed for good. Every slot is reported exactly once.
   virtual void report(const Slot& slot, std::optional<double> loss) = 0;
 
+  /// Whether a running slot that reported `loss` (minimised) after `budget`,
+  /// less than its own, should stop now: a pruner acting inside a trial, as
+  /// Optuna's should_prune(). A stopped slot is then reported without a loss.
+  /// Schedulers without such a rule never stop one.
+  virtual bool should_stop(const Slot& /*slot*/, double /*budget*/, double /*loss*/) { return false; }
+
   /// True once no slot will ever be handed out again.
   virtual bool finished() const = 0;
 

@@ -80,6 +80,14 @@ class Study {
   /// until max_failures; a completed one with a non-finite value counts as failed.
   void tell(const Trial& trial, const Result& result);
 
+  /// An intermediate value of a running trial: `value` (the objective, in its
+  /// own direction) after `budget`, less than the trial's budget. Journaled;
+  /// returns whether the scheduler wants the trial stopped
+  /// (Scheduler::should_stop), which the evaluator then reports as
+  /// Result::pruned. A pruned trial is not retried; the sampler observes its
+  /// last value at the budget it reached.
+  bool report(const Trial& trial, double budget, double value);
+
   /// Group commit for a coordinator serving many workers: while deferred, the
   /// journal's records are written at once (a killed process loses none) but
   /// waited for on the disk only by sync_journal(), once for all of them.
@@ -122,6 +130,7 @@ class Study {
   std::optional<int64_t> new_config(double budget);
   Trial start(Trial trial);
   void settle(int64_t trial_id, const Result& result, double finished_at);
+  bool judge(const Trial& trial, double budget, double value);
   bool limits_reached() const;
 
   std::unique_ptr<Sampler> sampler_;

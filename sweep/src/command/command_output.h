@@ -1,0 +1,43 @@
+#pragma once
+// What a command's output means for its trial: the JSON lines that report on
+// the way and the one that ends it, and why a command that ended failed.
+
+#include <optional>
+#include <string>
+
+#include "cohort/tuner/trial.h"
+
+namespace cohort::sweep::detail {
+
+using tuner::Json;
+using tuner::Result;
+
+/// An intermediate value: the metric after `budget`, less than the trial's own.
+struct IntermediateReport {
+  double budget = 0.0;
+  double value = 0.0;
+};
+
+/// `line` as an intermediate report of a trial at `trial_budget`: a JSON
+/// object whose "budget" is a number below it. Nothing for any other line.
+/// Throws std::runtime_error when such a line lacks the metric as a number.
+std::optional<IntermediateReport> intermediate_report(const Json& line, const std::string& metric,
+                                                      double trial_budget);
+
+/// The result that the JSON object `line` ends a trial with: completed with
+/// the metric at `metric` (and `info`, plus "output": the line), or failed,
+/// not to be retried (the same command would print the same), when the metric
+/// is missing or no number.
+Result final_result(const Json& line, const std::string& metric, const std::string& where, Json info);
+
+/// `line` parsed, when it is a JSON object.
+std::optional<Json> json_object(const std::string& line);
+
+/// The last line of `path` with something on it, shortened for a message; "" if none.
+std::string last_line(const std::string& path);
+
+/// Why a command that ended with wait status `status` failed: its exit
+/// status or signal, and the last line of its stderr (in `stderr_path`).
+std::string exit_failure(int status, const std::string& stderr_path);
+
+}  // namespace cohort::sweep::detail
