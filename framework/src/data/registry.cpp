@@ -56,7 +56,8 @@ Schema text_csv_schema() {
           .integer("min_freq", vocabulary.min_freq(), "the fewest times a token must occur in the training split",
                    Range::at_least(1))
           .integer("max_size", vocabulary.max_size(),
-                   "the most tokens in the vocabulary besides the two specials (ids 0 and 1), the most frequent (0 = all)",
+                   "the most tokens in the vocabulary besides the two specials (ids 0 and 1), the most frequent "
+                   "(0 = all)",
                    Range::at_least(0))
           .string("vocabulary", "",
                   "a vocabulary.json (e.g. a run's) used instead of building one from the training split")

@@ -1,10 +1,10 @@
 #include "cohort/data/text_csv.h"
 
-#include <algorithm>
-#include <filesystem>
-
 #include <fmt/format.h>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
 
 #include "cohort/core/error.h"
 
@@ -18,20 +18,23 @@ constexpr size_t kUnknownShown = 10;          // unknown words a log line names
 /// fortunes CSVs are made.
 void require_file(const std::string& path, const char* key) {
   if (std::filesystem::exists(path)) return;
-  throw InputError(fmt::format("{}: the data file (data.{}) does not exist; python3 scripts/make_fortunes_csv.py "
-                               "writes data/fortunes/train.csv and test.csv, and data.train_file and data.test_file "
-                               "may name AG_News's own.",
-                               path, key));
+  throw InputError(
+      fmt::format("{}: the data file (data.{}) does not exist; python3 scripts/make_fortunes_csv.py "
+                  "writes data/fortunes/train.csv and test.csv, and data.train_file and data.test_file "
+                  "may name AG_News's own.",
+                  path, key));
 }
 
 /// A vocabulary file must encode as the config says, or the ids would mean something else.
 void check_encoder_fits(const text::TextEncoder& loaded, const TextCsvOptions& options) {
-  const text::TextEncoder configured(text::Tokenizer(options.tokenizer()), loaded.vocabulary(), options.ngram_buckets());
+  const text::TextEncoder configured(text::Tokenizer(options.tokenizer()), loaded.vocabulary(),
+                                     options.ngram_buckets());
   const auto difference = loaded.difference(configured);
   if (!difference.empty())
-    throw InputError(fmt::format("\"data.vocabulary\": {} was made for other data keys (the file's against the "
-                                 "config's: {}).",
-                                 options.vocabulary_file(), difference));
+    throw InputError(
+        fmt::format("\"data.vocabulary\": {} was made for other data keys (the file's against the "
+                    "config's: {}).",
+                    options.vocabulary_file(), difference));
 }
 
 std::shared_ptr<const text::TextEncoder> make_encoder(const std::vector<std::string>& training_texts,
@@ -67,9 +70,9 @@ std::shared_ptr<TextDataset> encode(const text::LabelledTexts& rows, int64_t num
 
 std::string describe(const TextSplitReport& report) {
   const auto& stats = report.stats;
-  std::string line = fmt::format("{} ({}): {} texts, {} words, out of vocabulary {:.2f}% ({} words)", report.split,
-                                 report.source, stats.texts, stats.words, 100.0 * stats.oov_rate(),
-                                 stats.unknown_words);
+  std::string line =
+      fmt::format("{} ({}): {} texts, {} words, out of vocabulary {:.2f}% ({} words)", report.split, report.source,
+                  stats.texts, stats.words, 100.0 * stats.oov_rate(), stats.unknown_words);
   const auto unknown = stats.most_frequent_unknown(kUnknownShown);
   if (!unknown.empty()) {
     std::vector<std::string> shown;
@@ -160,7 +163,8 @@ DataSplits load_text_csv(const TextCsvOptions& options) {
   const auto num_classes = options.csv().num_classes() > 0
                                ? options.csv().num_classes()
                                : *std::max_element(training.labels.begin(), training.labels.end()) + 1;
-  const auto test = text::read_labelled_csv(options.test_file(), text::CsvOptions(options.csv()).num_classes(num_classes));
+  const auto test =
+      text::read_labelled_csv(options.test_file(), text::CsvOptions(options.csv()).num_classes(num_classes));
 
   const auto [kept, held_out] =
       validation_indices(static_cast<int64_t>(training.texts.size()), options.validation_fraction(), options.seed());
@@ -177,8 +181,8 @@ DataSplits load_text_csv(const TextCsvOptions& options) {
   DataSplits splits;
   splits.train = encode(train_rows, num_classes, encoder, options, report("train", options.train_file(), training));
   if (held_out.numel() > 0)
-    splits.validation = encode(pick(training, held_out), num_classes, encoder, options,
-                               report("validation", options.train_file(), {}));
+    splits.validation =
+        encode(pick(training, held_out), num_classes, encoder, options, report("validation", options.train_file(), {}));
   splits.test = encode(test, num_classes, encoder, options, report("test", options.test_file(), test));
   return splits;
 }

@@ -1,12 +1,12 @@
 #include "cohort/text/csv_reader.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "cohort/core/error.h"
 
@@ -175,9 +175,8 @@ class RowReader {
   void add(const std::vector<Field>& fields, size_t row_offset, LabelledTexts& result) {
     const auto count = static_cast<int64_t>(fields.size());
     if (expected_ == 0 && count < needed_)
-      throw RowError{row_offset,
-                     fmt::format("the row has {} field(s), but the label and text columns need at least {}", count,
-                                 needed_)};
+      throw RowError{row_offset, fmt::format("the row has {} field(s), but the label and text columns need at least {}",
+                                             count, needed_)};
     if (expected_ != 0 && count != expected_)
       throw RowError{row_offset, fmt::format("the row has {} field(s), the file's first row {}", count, expected_)};
     const bool is_header = expected_ == 0 && options_.header();
@@ -227,10 +226,14 @@ size_t first_invalid_utf8(const std::string& text) {
     }
     size_t length = 0;
     uint32_t low = 0;  // the least code point of this length: anything below is an overlong form
-    if ((lead & 0xE0) == 0xC0) length = 2, low = 0x80;
-    else if ((lead & 0xF0) == 0xE0) length = 3, low = 0x800;
-    else if ((lead & 0xF8) == 0xF0) length = 4, low = 0x10000;
-    else return i;
+    if ((lead & 0xE0) == 0xC0)
+      length = 2, low = 0x80;
+    else if ((lead & 0xF0) == 0xE0)
+      length = 3, low = 0x800;
+    else if ((lead & 0xF8) == 0xF0)
+      length = 4, low = 0x10000;
+    else
+      return i;
     if (i + length > size) return i;
     uint32_t code = lead & (0x7F >> length);
     for (size_t k = 1; k < length; ++k) {

@@ -1,11 +1,11 @@
 #include "cohort/text/encoder.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
@@ -34,8 +34,8 @@ const nlohmann::json& member(const nlohmann::json& json, const char* key, nlohma
     return value.type() == type || (type == nlohmann::json::value_t::number_integer && value.is_number_integer());
   };
   if (!json.is_object() || !json.contains(key) || !same_type(json.at(key)))
-    throw InputError(fmt::format("{}: not a Cohort vocabulary file: \"{}\" is missing or of the wrong type.", source,
-                                 key));
+    throw InputError(
+        fmt::format("{}: not a Cohort vocabulary file: \"{}\" is missing or of the wrong type.", source, key));
   return json.at(key);
 }
 

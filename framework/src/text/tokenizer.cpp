@@ -1,10 +1,10 @@
 #include "cohort/text/tokenizer.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace cohort::text {
 namespace {
@@ -81,7 +81,8 @@ Tokens Tokenizer::tokenize(const std::string& text, int64_t max_words) const {
     tokens.truncated = true;
   }
   if (options_.ngrams() == 2)
-    for (size_t i = 1; i < tokens.words.size(); ++i) tokens.bigrams.push_back(tokens.words[i - 1] + ' ' + tokens.words[i]);
+    for (size_t i = 1; i < tokens.words.size(); ++i)
+      tokens.bigrams.push_back(tokens.words[i - 1] + ' ' + tokens.words[i]);
   return tokens;
 }
 

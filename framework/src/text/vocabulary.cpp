@@ -1,16 +1,17 @@
 #include "cohort/text/vocabulary.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace cohort::text {
 
 Vocabulary Vocabulary::build(const TokenCounts& counts, const VocabularyOptions& options) {
   std::vector<std::pair<std::string, int64_t>> kept;
   for (const auto& [token, count] : counts)
-    if (count >= options.min_freq() && token != kUnknownToken && token != kPaddingToken) kept.emplace_back(token, count);
+    if (count >= options.min_freq() && token != kUnknownToken && token != kPaddingToken)
+      kept.emplace_back(token, count);
   std::sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
     return a.second != b.second ? a.second > b.second : a.first < b.first;
   });
@@ -30,8 +31,8 @@ Vocabulary::Vocabulary(std::vector<std::string> words) : words_(std::move(words)
   ids_.reserve(words_.size());
   for (size_t i = 0; i < words_.size(); ++i)
     if (!ids_.emplace(words_[i], static_cast<int64_t>(i)).second)
-      throw std::invalid_argument(fmt::format("the vocabulary holds \"{}\" twice (ids {} and {})", words_[i],
-                                              ids_.at(words_[i]), i));
+      throw std::invalid_argument(
+          fmt::format("the vocabulary holds \"{}\" twice (ids {} and {})", words_[i], ids_.at(words_[i]), i));
 }
 
 int64_t Vocabulary::id(const std::string& token) const {

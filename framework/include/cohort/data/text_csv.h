@@ -10,14 +10,14 @@
 // dimension (micro-batches, a ddp shard) keeps it exact; a cut's "input" may
 // then carry more padding than its own longest text needs.
 
+#include <torch/arg.h>
+#include <torch/types.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/arg.h>
-#include <torch/types.h>
 
 #include "cohort/data/dataset.h"
 #include "cohort/data/registry.h"
@@ -60,8 +60,8 @@ struct TextSplitReport {
 class TextDataset : public TensorDataset {
  public:
   /// `encoded[i]` (never empty) are text i's ids under `encoder`, `labels[i]` its class 0..num_classes-1.
-  TextDataset(const std::vector<std::vector<int64_t>>& encoded, const std::vector<int64_t>& labels,
-              int64_t num_classes, std::shared_ptr<const text::TextEncoder> encoder, TextSplitReport report = {});
+  TextDataset(const std::vector<std::vector<int64_t>>& encoded, const std::vector<int64_t>& labels, int64_t num_classes,
+              std::shared_ptr<const text::TextEncoder> encoder, TextSplitReport report = {});
 
   /// {"input", "lengths", "target"} as the header says.
   Batch get_batch(const torch::Tensor& indices) const override;
