@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -414,4 +415,100 @@ TEST_CASE("a checkpoint's vocabulary must be the job's", "[text][checkpoint]") {
                                                       "against the job's: 5 tokens against 5, id 4 being \"c\" "
                                                       "against \"d\")"));
   CHECK_THROWS_AS(callback.load_state(nlohmann::json{{"words", 3}}), cohort::trainer::VocabularyMismatch);
+}
+
+namespace {
+
+/// A learnable corpus: each class has words of its own, every text some
+/// shared filler too; the test file adds words no training text has.
+void write_separable_corpus(const std::filesystem::path& dir, const std::string& first_word = "apple") {
+  const std::vector<Words> class_words{{first_word, "banana", "cherry", "grape"},
+                                       {"bolt", "nut", "screw", "washer"},
+                                       {"rain", "snow", "wind", "hail"}};
+  const Words filler{"the", "a", "of", "and", "today"};
+  std::mt19937 engine(11);
+  const auto rows = [&](int count, bool unseen) {
+    std::string csv;
+    for (int i = 0; i < count; ++i) {
+      const auto label = i % 3;
+      std::string text;
+      for (int w = 0; w < 6; ++w) {
+        const auto& pool = engine() % 2 ? class_words[label] : filler;
+        text += (text.empty() ? "" : " ") + pool[engine() % pool.size()];
+      }
+      if (unseen) text += " zebra";
+      csv += std::to_string(label + 1) + ",\"Title\",\"" + text + "\"\n";
+    }
+    return csv;
+  };
+  write_file(dir / "train.csv", rows(120, false));
+  write_file(dir / "test.csv", rows(30, true));
+}
+
+cohort::config::Json text_job_config(const std::filesystem::path& data, const std::filesystem::path& run,
+                                     const cohort::config::Json& data_overrides = cohort::config::Json::object()) {
+  cohort::config::Json data_section = {{"name", "text_csv"},
+                                       {"train_file", (data / "train.csv").string()},
+                                       {"test_file", (data / "test.csv").string()},
+                                       {"validation_fraction", 0.2},
+                                       {"ngrams", 2}};
+  data_section.merge_patch(data_overrides);
+  return cohort::testing::synthetic_config({{"output_dir", run.string()},
+                                            {"data", data_section},
+                                            {"loader", {{"batch_size", 8}, {"eval_batch_size", 32}}},
+                                            {"model", {{"name", "embedding_bag"}, {"embedding_dim", 16}}},
+                                            {"optimizer", {{"name", "adam"}, {"lr", 0.05}}},
+                                            {"trainer", {{"epochs", 3}}}});
+}
+
+}  // namespace
+
+TEST_CASE("a text job trains on CSV files and writes its vocabulary", "[text][job]") {
+  const auto data = cohort::testing::temporary_directory("text_data");
+  const auto run = cohort::testing::temporary_directory("text_run");
+  write_separable_corpus(data);
+  cohort::job::TrainingJob job(text_job_config(data, run), "test config");
+  CHECK(job.trainer().options().task().inputs() == Words{"input", "lengths"});
+  job.fit();
+  const auto tested = job.test();
+  // Every test text carries "zebra", a word no training text has: <unk>, not an error.
+  CHECK(cohort::testing::accuracy(job, tested) >= 0.9);
+  const auto saved = TextEncoder::load((run / "vocabulary.json").string());
+  CHECK(saved.difference(*cohort::data::text_encoder(job.data())).empty());
+  CHECK_FALSE(saved.vocabulary().contains("zebra"));
+}
+
+TEST_CASE("a resumed text job keeps its vocabulary or is refused", "[text][job][checkpoint]") {
+  const auto data = cohort::testing::temporary_directory("text_data");
+  const auto run = cohort::testing::temporary_directory("text_run");
+  write_separable_corpus(data);
+  auto first = text_job_config(data, run);
+  first["trainer"]["epochs"] = 1;
+  cohort::job::TrainingJob(first, "test config").fit();
+  REQUIRE(std::filesystem::exists(run / "checkpoints" / "epoch-0001.pt"));
+
+  // The same data: the same vocabulary, the run goes on.
+  cohort::job::TrainingJob same(text_job_config(data, run), "test config");
+  same.resume(run.string());
+  CHECK(same.fit().front().epoch == 2);
+  const auto checkpoint = (run / "checkpoints" / "epoch-0003.pt").string();
+  REQUIRE(std::filesystem::exists(checkpoint));
+
+  // The training file changed ("apple" became "apricot", as often): as many
+  // tokens, other ids. The checkpoint is refused, naming it.
+  const auto changed = cohort::testing::temporary_directory("text_data");
+  write_separable_corpus(changed, "apricot");
+  const auto other_run = cohort::testing::temporary_directory("text_run");
+  cohort::job::TrainingJob other(text_job_config(changed, other_run), "test config");
+  REQUIRE(cohort::data::text_encoder(other.data())->size() == cohort::data::text_encoder(same.data())->size());
+  CHECK_THROWS_AS(other.resume(checkpoint), InputError);
+  CHECK_THROWS_WITH(other.resume(checkpoint),
+                    StartsWith(checkpoint + ": its vocabulary is not the one this job built (the checkpoint's against "
+                                            "the job's: ") &&
+                        Contains("set data.vocabulary to the run's vocabulary.json."));
+
+  // With the run's vocabulary.json the new file maps as the checkpoint's model learned.
+  cohort::job::TrainingJob reusing(
+      text_job_config(changed, other_run, {{"vocabulary", (run / "vocabulary.json").string()}}), "test config");
+  CHECK_NOTHROW(reusing.resume(checkpoint));
 }
