@@ -84,7 +84,10 @@ std::shared_ptr<cohort::strategy::Strategy> make_strategy() {
 double epoch(const std::shared_ptr<PaddedTexts>& data, const std::string& model_name, int64_t batch, uint64_t seed) {
   auto model = make_model(model_name);
   auto optimizer = std::make_shared<torch::optim::SGD>(model.ptr()->parameters(), torch::optim::SGDOptions(0.1));
-  cohort::data::DataLoader loader(data, cohort::data::DataLoaderOptions().batch_size(batch).seed(seed));
+  // Under ddp the trainer deals the loader's batches out to the ranks: each
+  // rank's share of the global batch.
+  const auto per_rank = batch / cohort::distributed::world_size();
+  cohort::data::DataLoader loader(data, cohort::data::DataLoaderOptions().batch_size(per_rank).seed(seed));
   cohort::trainer::Trainer trainer(model, optimizer,
                                    cohort::trainer::TrainerOptions()
                                        .epochs(1)
