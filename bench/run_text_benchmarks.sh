@@ -9,6 +9,7 @@
 #
 #   bench/run_text_benchmarks.sh [BUILD_DIR] [--ranks 1|2] [--rounds N] [--threads T]
 #                                [--bag-examples N] [--lstm-examples N] [--repeats R]
+#                                [--models "embedding_bag lstm"]
 #
 # --ranks 2 runs both sides under mpirun (Cohort's ddp, PyTorch's
 # DistributedDataParallel over gloo), the global batch 64 either way.
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-build=build ranks=1 rounds=2 threads=1 bag_examples=6400 lstm_examples=640 repeats=3
+build=build ranks=1 rounds=2 threads=1 bag_examples=6400 lstm_examples=640 repeats=3 models="embedding_bag lstm"
 while [ $# -gt 0 ]; do
   case "$1" in
     --ranks) ranks="$2"; shift ;;
@@ -26,7 +27,8 @@ while [ $# -gt 0 ]; do
     --bag-examples) bag_examples="$2"; shift ;;
     --lstm-examples) lstm_examples="$2"; shift ;;
     --repeats) repeats="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    --models) models="$2"; shift ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     -*) echo "run_text_benchmarks.sh: unknown option $1" >&2; exit 2 ;;
     *) build="$1" ;;
   esac
@@ -51,7 +53,7 @@ results=$(mktemp /tmp/cohort-text-bench.XXXXXX.jsonl)
 echo "Text models: $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, $ranks rank(s), $threads thread(s) each," \
      "rounds $rounds, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 port=$((29600 + RANDOM % 2000))
-for model in embedding_bag lstm; do
+for model in $models; do
   examples=$bag_examples; [ "$model" = lstm ] && examples=$lstm_examples
   args=(--model "$model" --examples "$examples" --repeats "$repeats" --threads "$threads")
   for ((r = 0; r < rounds; ++r)); do
@@ -69,7 +71,7 @@ runs = [json.loads(line) for line in open(sys.argv[1])]
 print("| model | Cohort (samples/s, median) | PyTorch (samples/s, median) | Cohort / PyTorch |"
       " hand-written LibTorch (samples/s, median) | Cohort / hand-written | runs each |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
-for model in ("embedding_bag", "lstm"):
+for model in sorted({r["model"] for r in runs}):
     mine = [r for r in runs if r["model"] == model and r["system"] == "cohort"]
     c = statistics.median(r["samples_per_second"] for r in mine)
     p = statistics.median(r["samples_per_second"] for r in runs if r["model"] == model and r["system"] == "pytorch")
