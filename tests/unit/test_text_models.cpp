@@ -9,13 +9,20 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "cohort/data/data_loader.h"
 #include "cohort/models/embedding_bag.h"
 #include "cohort/models/recurrent.h"
 #include "cohort/models/registry.h"
+#include "cohort/models/shape_error.h"
 #include "cohort/models/staged.h"
 #include "cohort/models/summary.h"
 #include "cohort/models/transformer.h"
+#include "cohort/strategies/data_parallel/data_parallel.h"
+#include "cohort/strategies/model_parallel/model_parallel.h"
+#include "cohort/strategies/single.h"
 #include "cohort/text/bag.h"
+#include "cohort/trainer/trainer.h"
+#include "unit/helpers.h"
 
 using Catch::Matchers::Contains;
 namespace models = cohort::models;
@@ -296,5 +303,85 @@ TEST_CASE("a text model's layers, run in order on the token ids, are the model",
     const auto report = models::summary(model, batch.first);
     CHECK(report.by_layer);
     CHECK(report.rows.back().output_shape == std::vector<int64_t>{4, kClasses});
+  }
+}
+
+namespace {
+
+/// The parameters of `model` after an epoch of the separable problem under
+/// `strategy`, the model given the batch tensors `inputs`.
+torch::Tensor trained_under(torch::nn::AnyModule model, std::shared_ptr<cohort::strategy::Strategy> strategy,
+                            std::vector<std::string> inputs) {
+  const auto [batch, targets] = separable(48);
+  const auto data = std::make_shared<cohort::data::TensorDataset>(
+      std::map<std::string, torch::Tensor>{{"input", batch.first}, {"lengths", batch.second}, {"target", targets}},
+      2);
+  auto optimizer = std::make_shared<torch::optim::SGD>(model.ptr()->parameters(), torch::optim::SGDOptions(0.1));
+  cohort::trainer::Trainer trainer(model, optimizer,
+                                   cohort::trainer::TrainerOptions()
+                                       .epochs(1)
+                                       .progress(cohort::trainer::ProgressStyle::kNone)
+                                       .checkpoint_every(0)
+                                       .strategy(std::move(strategy))
+                                       .task(cohort::task::Task().inputs(std::move(inputs))));
+  trainer.fit(cohort::data::DataLoader(data, cohort::data::DataLoaderOptions().batch_size(16).seed(2)));
+  return cohort::testing::flat_parameters(*model.ptr());
+}
+
+}  // namespace
+
+TEST_CASE("model_parallel cuts a text model and passes it the token ids alone", "[text][models][staged]") {
+  using cohort::strategies::ModelParallel;
+  using cohort::strategies::ModelParallelOptions;
+  for (auto& entry : text_models()) {
+    INFO(entry.name);
+    const auto reference = trained_under(entry.build(), std::make_shared<cohort::strategies::Single>(),
+                                         {"input", "lengths"});
+    // Two stages on the CPU: the encoder, then dropout and the classifier.
+    // Dropout draws from the one CPU generator in the same order either way.
+    const auto cut = trained_under(entry.build(),
+                                   std::make_shared<ModelParallel>(ModelParallelOptions().balance({1, 2})), {"input"});
+    CHECK(torch::allclose(cut, reference, 1e-5, 1e-5));
+  }
+  auto model = text_models().front().build();
+  CHECK_THROWS_WITH(trained_under(model, std::make_shared<ModelParallel>(), {"input", "lengths"}),
+                    Contains("the model_parallel strategy passes one tensor from stage to stage"));
+}
+
+TEST_CASE("an id outside the vocabulary is blamed on the text model's first layer", "[text][models]") {
+  for (auto& entry : text_models()) {
+    INFO(entry.name);
+    auto model = entry.build();
+    const auto tokens = torch::tensor({{int64_t{3}, kVocab + 6}}, torch::kInt64);
+    std::string message;
+    try {
+      model.forward(tokens, torch::tensor({2}, torch::kInt64));
+    } catch (const c10::Error& error) {
+      message = error.what_without_backtrace();
+    }
+    REQUIRE_FALSE(message.empty());
+    const auto type = models::short_type_name(*models::layers_of(model)->ptr(0));
+    CHECK_THAT(models::describe_forward_error(model, tokens, message),
+               Contains("the model's layer \"" + model.ptr()->named_children().front().key() + "\" (" + type +
+                        ") fails on the model's input of shape [1, 2]"));
+  }
+}
+
+TEST_CASE("data_parallel replicates a text model and cuts its padded batches", "[text][models]") {
+  // Models without dropout: replicas draw their masks in another order.
+  const auto bag_without_dropout = [] {
+    torch::manual_seed(0);
+    return torch::nn::AnyModule(
+        models::EmbeddingBagClassifier(models::EmbeddingBagClassifierOptions(kVocab, kClasses).embedding_dim(8)));
+  };
+  std::vector<TextModel> replicable{{"embedding_bag", bag_without_dropout}};
+  for (auto& entry : text_models())
+    if (entry.name.find("bidirectional") != std::string::npos) replicable.push_back(entry);
+  for (auto& entry : replicable) {
+    INFO(entry.name);
+    const std::vector<std::string> inputs{"input", "lengths"};
+    const auto reference = trained_under(entry.build(), std::make_shared<cohort::strategies::Single>(), inputs);
+    const auto replicated = trained_under(entry.build(), std::make_shared<cohort::strategies::DataParallel>(), inputs);
+    CHECK(torch::allclose(replicated, reference, 1e-5, 1e-5));
   }
 }
