@@ -1,14 +1,15 @@
 // Text data (issue 15): the AG_News CSV reader and every malformed row, the
 // tokenizers, the vocabulary and its <unk>, the encoder's file, and the
 // text_csv dataset's batches and splits.
-#include <torch/torch.h>
-
 #include <catch2/catch.hpp>
+
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <torch/torch.h>
 
 #include "cohort/core/error.h"
 #include "cohort/data/text_csv.h"

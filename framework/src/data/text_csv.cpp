@@ -1,10 +1,10 @@
 #include "cohort/data/text_csv.h"
 
-#include <fmt/format.h>
-#include <torch/torch.h>
-
 #include <algorithm>
 #include <filesystem>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
 
 #include "cohort/core/error.h"
 

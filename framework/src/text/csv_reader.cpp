@@ -1,12 +1,12 @@
 #include "cohort/text/csv_reader.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "cohort/core/error.h"
 

@@ -1,11 +1,11 @@
 #include "cohort/text/encoder.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"

@@ -1,10 +1,10 @@
 #include "cohort/text/tokenizer.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <cctype>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace cohort::text {
 namespace {

@@ -1,9 +1,9 @@
 #include "cohort/text/vocabulary.h"
 
-#include <fmt/format.h>
-
 #include <algorithm>
 #include <stdexcept>
+
+#include <fmt/format.h>
 
 namespace cohort::text {
 

@@ -10,14 +10,14 @@
 // dimension (micro-batches, a ddp shard) keeps it exact; a cut's "input" may
 // then carry more padding than its own longest text needs.
 
-#include <torch/arg.h>
-#include <torch/types.h>
-
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <torch/arg.h>
+#include <torch/types.h>
 
 #include "cohort/data/dataset.h"
 #include "cohort/data/registry.h"

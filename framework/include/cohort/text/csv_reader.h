@@ -8,11 +8,11 @@
 // inside quotes) or bare. Inside the text fields `\n` stands for a line break
 // and `\\` for a backslash, as in the original AG_News files.
 
-#include <torch/arg.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <torch/arg.h>
 
 namespace cohort::text {
 

@@ -4,10 +4,11 @@
 // saved as one JSON file (the run's vocabulary.json) and in checkpoints.
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "cohort/text/tokenizer.h"
 #include "cohort/text/vocabulary.h"

@@ -2,11 +2,11 @@
 // Text to tokens: torchtext's `basic_english` (lower case, punctuation split
 // off) or plain whitespace splitting, with fastText's optional bigrams.
 
-#include <torch/arg.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include <torch/arg.h>
 
 namespace cohort::text {
 

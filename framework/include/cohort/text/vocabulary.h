@@ -4,12 +4,12 @@
 // the training texts by descending count, ties by the word itself, so the
 // same texts always give the same ids.
 
-#include <torch/arg.h>
-
 #include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <torch/arg.h>
 
 namespace cohort::text {
 
