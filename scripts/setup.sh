@@ -20,7 +20,7 @@ APT_PACKAGES=(
   build-essential cmake ccache git pkg-config python3 python3-pip
   openmpi-bin libopenmpi-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libcli11-dev catch2 zlib1g-dev dataset-fashion-mnist libjs-chart.js
-  libprotobuf-dev protobuf-compiler libboost-dev chromium
+  libprotobuf-dev protobuf-compiler libboost-dev chromium fortunes
 )
 
 log() { echo "[setup] $*" >&2; }

@@ -25,6 +25,8 @@
 #include "cohort/task/metrics.h"
 #include "cohort/trainer/checkpoint.h"
 #include "cohort/trainer/early_stopping.h"
+#include "cohort/trainer/vocabulary_callback.h"
+#include "cohort/data/text_csv.h"
 #include "cohort/core/run_layout.h"
 
 namespace cohort::job {
@@ -305,7 +307,7 @@ std::shared_ptr<strategy::Strategy> make_strategy(const Json& config, const std:
   return named(source, [&] { return strategies::strategy_registry().create(config.at("strategy"), context.ranks); });
 }
 
-task::Task make_task(const Json& config) {
+task::Task make_task(const Json& config, std::vector<std::string> inputs) {
   task::Metrics metrics;
   // A config not validated yet (a sweep's base) has the default metrics.
   const auto loop = config.value("trainer", Json::object());
@@ -316,7 +318,7 @@ task::Task make_task(const Json& config) {
       throw InputError(fmt::format("\"trainer.metrics\": {}", error.what()));
     }
   }
-  return task::Task().metrics(std::move(metrics));
+  return task::Task().inputs(std::move(inputs)).metrics(std::move(metrics));
 }
 
 nlohmann::json example_record(const Json& config) {
@@ -356,9 +358,15 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
   validation_loader_ = make_loader(data_.validation, loader, false, seed, *strategy);
   test_loader_ = make_loader(data_.test, loader, false, seed, *strategy);
 
-  const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes()};
+  const auto text = data::text_encoder(data_);
+  for (const auto& line : data::describe_text_splits(data_)) context_.logger->info("{}: {}", source_, line);
+  const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes(),
+                                   text ? text->size() : 0, text ? text::Vocabulary::kPadding : -1};
   auto model = named([&] { return models::model_registry().create(config_.at("model"), inputs); });
-  const auto task = named([&] { return make_task(config_); });
+  const auto task = named([&] { return make_task(config_, data_.train->input_names()); });
+  auto callbacks = make_callbacks(config_);
+  // The vocabulary travels in checkpoints: a resume under another one is refused.
+  if (text) callbacks.push_back(std::make_shared<trainer::VocabularyCallback>(text));
   named([&] { check_model_fits(model, *data_.train, task, loader.at("batch_size").get<int64_t>()); });
   auto optimizer =
       named([&] { return optim::optimizer_registry().create(config_.at("optimizer"), model.ptr()->parameters()); });
@@ -381,7 +389,7 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
             .step(step_options(config_))
             .leak_check(leak_options(config_.at("memory")))
             .task(task)
-            .callbacks(make_callbacks(config_))
+            .callbacks(std::move(callbacks))
             .config(config_));
   });
   context_.logger->info("{}: {} training, {} validation, {} test examples; model \"{}\" with {} parameters", source_,
@@ -394,12 +402,20 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
                }());
 }
 
-void TrainingJob::resume(const std::string& checkpoint) { trainer_->resume(checkpoint); }
+void TrainingJob::resume(const std::string& checkpoint) {
+  try {
+    trainer_->resume(checkpoint);
+  } catch (const trainer::VocabularyMismatch& mismatch) {
+    throw InputError(fmt::format("{}: {}.", trainer::resolve_checkpoint(checkpoint), mismatch.what()));
+  }
+}
 
 std::vector<trainer::EpochResult> TrainingJob::fit(const trainer::FitOptions& options) {
   const auto output_dir = config_.at("output_dir").get<std::string>();
-  if (!output_dir.empty() && trainer_->strategy().is_writer())
+  if (!output_dir.empty() && trainer_->strategy().is_writer()) {
     write_file_atomically(run_layout::in(output_dir, run_layout::kConfig), config_.dump(2) + "\n");
+    if (const auto text = data::text_encoder(data_)) text->save(run_layout::in(output_dir, run_layout::kVocabulary));
+  }
   return trainer_->fit(*train_loader_, validation_loader_.get(), options);
 }
 

@@ -60,7 +60,8 @@ TEST_CASE("keys of one variant are refused under another", "[config]") {
   // "channels" belongs to the cnn, not the mlp.
   CHECK_THAT(error_of({{"model", {{"name", "mlp"}, {"channels", {8}}}}}), Contains("unknown key \"model.channels\""));
   CHECK_THAT(error_of({{"model", {{"name", "mpl"}}}}),
-             Equals("job.json: \"model.name\" must be one of \"cnn\", \"mlp\", not \"mpl\" (did you mean \"mlp\"?)."));
+             Equals("job.json: \"model.name\" must be one of \"cnn\", \"embedding_bag\", \"gru\", \"lstm\", \"mlp\", "
+                    "\"transformer\", not \"mpl\" (did you mean \"mlp\"?)."));
 }
 
 TEST_CASE("wrong types and out-of-range values name the key and what was expected", "[config]") {

@@ -87,13 +87,18 @@ std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {
   return order;
 }
 
+std::pair<torch::Tensor, torch::Tensor> validation_indices(int64_t n, double fraction, uint64_t seed) {
+  const auto held_out = static_cast<int64_t>(static_cast<double>(n) * fraction);
+  if (held_out == 0) return {torch::arange(n, torch::kInt64), torch::empty({0}, torch::kInt64)};
+  auto order = torch::tensor(seeded_permutation(n, seed), torch::kInt64);
+  return {order.slice(0, held_out), order.slice(0, 0, held_out)};
+}
+
 std::pair<std::shared_ptr<TensorDataset>, std::shared_ptr<TensorDataset>> split_validation(
     const TensorDataset& dataset, double fraction, uint64_t seed) {
-  const auto n = dataset.size();
-  const auto held_out = static_cast<int64_t>(static_cast<double>(n) * fraction);
-  if (held_out == 0) return {std::make_shared<TensorDataset>(dataset), nullptr};
-  auto order = torch::tensor(seeded_permutation(n, seed), torch::kInt64);
-  return {dataset.subset(order.slice(0, held_out)), dataset.subset(order.slice(0, 0, held_out))};
+  const auto [kept, held_out] = validation_indices(dataset.size(), fraction, seed);
+  // subset() even for all of it: a derived dataset stays what it is.
+  return {dataset.subset(kept), held_out.numel() == 0 ? nullptr : dataset.subset(held_out)};
 }
 
 }  // namespace cohort::data

@@ -2,8 +2,11 @@
 
 #include "cohort/data/fashion_mnist.h"
 #include "cohort/data/synthetic.h"
+#include "cohort/data/text_csv.h"
 
 #include <torch/torch.h>
+
+#include "cohort/core/error.h"
 
 namespace cohort::data {
 namespace {
@@ -23,6 +26,70 @@ DataSplits split(std::shared_ptr<TensorDataset> train, std::shared_ptr<TensorDat
                  uint64_t seed) {
   auto [kept, held_out] = split_validation(*train, options.at("validation_fraction").get<double>(), seed);
   return DataSplits{kept, held_out, std::move(test)};
+}
+
+Schema text_csv_schema() {
+  const TextCsvOptions defaults;
+  const text::VocabularyOptions vocabulary;
+  return with_validation_fraction(
+      Schema()
+          .string("train_file", defaults.train_file(),
+                  "the training CSV (AG_News format: class index 1..C, title, description); validation is held out "
+                  "of it")
+          .string("test_file", defaults.test_file(), "the test CSV, in the same format")
+          .integer("label_column", defaults.csv().label_column(), "the field holding the class index 1..C, from 0",
+                   Range::at_least(0))
+          .integer_list("text_columns", defaults.csv().text_columns(),
+                        "the fields joined with a space into the text, from 0", Range::at_least(0))
+          .integer("num_classes", 0, "the number of classes C (0 = the largest label of the training file)",
+                   Range::at_least(0))
+          .boolean("header", defaults.csv().header(), "whether each file's first row names the columns")
+          .choice("on_bad_row", "error", {"error", "skip"},
+                  "a malformed row: stop naming its file, line and column (error), or leave it out and count it "
+                  "(skip)")
+          .choice("tokenizer", "basic_english", {"basic_english", "whitespace"},
+                  "basic_english: lower case, punctuation split off (as torchtext's); whitespace: split only")
+          .integer("ngrams", 1, "1 = words; 2 = words and bigrams (fastText's)", Range::between(1, 2))
+          .integer("ngram_buckets", defaults.ngram_buckets(),
+                   "bigrams hashed into this many ids after the vocabulary's (0 = bigrams kept in the vocabulary)",
+                   Range::at_least(0))
+          .integer("min_freq", vocabulary.min_freq(), "the fewest times a token must occur in the training split",
+                   Range::at_least(1))
+          .integer("max_size", vocabulary.max_size(),
+                   "the most tokens in the vocabulary besides the two specials (ids 0 and 1), the most frequent "
+                   "(0 = all)",
+                   Range::at_least(0))
+          .string("vocabulary", "",
+                  "a vocabulary.json (e.g. a run's) used instead of building one from the training split")
+          .integer("max_length", defaults.max_length(), "words kept per text, the first ones (0 = all)",
+                   Range::at_least(0)));
+}
+
+TextCsvOptions text_csv_options(const Json& options, uint64_t seed) {
+  if (options.at("text_columns").empty())
+    throw InputError("\"data.text_columns\": the list is empty; it names the fields that hold the text.");
+  const auto on_bad_row =
+      options.at("on_bad_row").get<std::string>() == "skip" ? text::BadRowPolicy::kSkip : text::BadRowPolicy::kError;
+  return TextCsvOptions()
+      .train_file(options.at("train_file").get<std::string>())
+      .test_file(options.at("test_file").get<std::string>())
+      .csv(text::CsvOptions()
+               .label_column(options.at("label_column").get<int64_t>())
+               .text_columns(options.at("text_columns").get<std::vector<int64_t>>())
+               .num_classes(options.at("num_classes").get<int64_t>())
+               .header(options.at("header").get<bool>())
+               .on_bad_row(on_bad_row))
+      .tokenizer(text::TokenizerOptions()
+                     .kind(text::parse_tokenizer_kind(options.at("tokenizer").get<std::string>()))
+                     .ngrams(options.at("ngrams").get<int64_t>()))
+      .vocabulary(text::VocabularyOptions()
+                      .min_freq(options.at("min_freq").get<int64_t>())
+                      .max_size(options.at("max_size").get<int64_t>()))
+      .ngram_buckets(options.at("ngram_buckets").get<int64_t>())
+      .vocabulary_file(options.at("vocabulary").get<std::string>())
+      .max_length(options.at("max_length").get<int64_t>())
+      .validation_fraction(options.at("validation_fraction").get<double>())
+      .seed(seed);
 }
 
 }  // namespace
@@ -64,6 +131,9 @@ DatasetRegistry& dataset_registry() {
                 return split(all->subset(indices.slice(0, 0, train_count)),
                              all->subset(indices.slice(0, train_count)), options, seed);
               });
+    built.add("text_csv", text_csv_schema(), [](const Json& options, uint64_t seed) {
+      return load_text_csv(text_csv_options(options, seed));
+    });
     return built;
   }();
   return registry;

@@ -3,6 +3,7 @@
 // in one place (docs/getting-started.md and docs/sweeps.md show the trees):
 //
 //   <run>/config.json  metrics.jsonl  train.log  checkpoints/epoch-0003.pt
+//   <run>/vocabulary.json  (text data: the tokenizer and vocabulary the run used)
 //   <sweep>/sweep.json  journal.jsonl  results.csv  best.json  report.html
 //   <sweep>/trials/<id>/   a run as above, one per trial
 
@@ -17,6 +18,7 @@ inline constexpr const char* kConfig = "config.json";
 inline constexpr const char* kMetrics = "metrics.jsonl";
 inline constexpr const char* kTrainLog = "train.log";
 inline constexpr const char* kCheckpoints = "checkpoints";
+inline constexpr const char* kVocabulary = "vocabulary.json";
 
 // A sweep.
 inline constexpr const char* kSweepConfig = "sweep.json";

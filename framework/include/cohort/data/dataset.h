@@ -31,6 +31,10 @@ class Dataset {
   /// The number of classes the targets index; 0 for a task without classes
   /// (regression).
   virtual int64_t num_classes() const { return 0; }
+  /// The names of the batch tensors a model of this data takes, in order:
+  /// {"input"}, or e.g. {"input", "lengths"} for padded texts. A job's task
+  /// passes these to the model's forward().
+  virtual std::vector<std::string> input_names() const { return {Batch::kInput}; }
 };
 
 /// A dataset read one example at a time, like torch::data's: get(i) returns
@@ -60,8 +64,9 @@ class TensorDataset : public Dataset {
   std::vector<int64_t> sample_shape() const override;
   int64_t num_classes() const override { return num_classes_; }
 
-  /// The examples at `indices`, as a new dataset.
-  std::shared_ptr<TensorDataset> subset(const torch::Tensor& indices) const;
+  /// The examples at `indices`, as a new dataset (of the same kind: a derived
+  /// dataset that keeps more than its tensors overrides this).
+  virtual std::shared_ptr<TensorDataset> subset(const torch::Tensor& indices) const;
   const torch::Tensor& data() const { return tensors_.data; }
   const torch::Tensor& targets() const { return tensors_.target; }
   /// Every example, as one batch.
@@ -71,6 +76,10 @@ class TensorDataset : public Dataset {
   Batch tensors_;
   int64_t num_classes_;
 };
+
+/// The indices split_validation() keeps and holds out of `n` examples:
+/// {train, validation} (int64 tensors; validation is empty when fraction is 0).
+std::pair<torch::Tensor, torch::Tensor> validation_indices(int64_t n, double fraction, uint64_t seed);
 
 /// Splits off a random `fraction` of `dataset` (chosen by `seed`) as a
 /// validation set. Returns {train, validation}; validation is null when

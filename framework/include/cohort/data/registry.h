@@ -19,7 +19,7 @@ struct DataSplits {
 /// Factories receive the job's seed (for the validation split and synthetic data).
 using DatasetRegistry = Registry<DataSplits, uint64_t>;
 
-/// The registry with `fashion_mnist` and `synthetic`.
+/// The registry with `fashion_mnist`, `synthetic` and `text_csv`.
 DatasetRegistry& dataset_registry();
 
 }  // namespace cohort::data

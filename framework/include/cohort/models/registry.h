@@ -23,7 +23,8 @@ struct ModelInputs {
 
 using ModelRegistry = Registry<torch::nn::AnyModule, const ModelInputs&>;
 
-/// The registry with the built-in `mlp` and `cnn`; add() your own to it.
+/// The registry with the built-in `mlp` and `cnn` and the text models
+/// `embedding_bag`, `lstm`, `gru` and `transformer`; add() your own to it.
 ModelRegistry& model_registry();
 
 }  // namespace cohort::models

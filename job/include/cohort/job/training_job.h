@@ -27,9 +27,11 @@ std::shared_ptr<strategy::Strategy> make_strategy(const config::Json& config, co
                                                   const JobContext& context);
 
 /// The task of a config: cross entropy with trainer.metrics (accuracy when
-/// the key is absent). A name
+/// the key is absent), the model taking the batch tensors `inputs` (the
+/// dataset's input_names(): {"input", "lengths"} for text). A name
 /// that is no metric raises cohort::InputError naming "trainer.metrics".
-task::Task make_task(const config::Json& config);
+task::Task make_task(const config::Json& config,
+                     std::vector<std::string> inputs = {data::Batch::kInput});
 
 /// An epoch record with every key a job under `config` may write (values
 /// zero: validation and fp16 keys included), from the trainer itself: what
@@ -50,11 +52,13 @@ class TrainingJob {
   TrainingJob(config::Json config, std::string source, JobContext context = JobContext::world(),
               std::shared_ptr<strategy::Strategy> strategy = nullptr);
 
-  /// Continues from a checkpoint file, or the newest one in a directory.
+  /// Continues from a checkpoint file, or the newest one in a directory. For
+  /// text, a checkpoint with another vocabulary is refused (InputError naming it).
   void resume(const std::string& checkpoint);
 
   /// Trains for the configured epochs, or as far as `options` say (a
-  /// fractional budget, a stop condition); writes output_dir/config.json first.
+  /// fractional budget, a stop condition); writes output_dir/config.json (and
+  /// for text vocabulary.json) first.
   std::vector<trainer::EpochResult> fit(const trainer::FitOptions& options = {});
 
   /// Loss and the task's metrics on the test split.
