@@ -32,6 +32,7 @@ void MpiWork::wait() {
   // Locked per poll, not per wait: another thread's is_completed() stays quick.
   poll_until(
       [this] {
+        check_wait_interrupt();  // a failed rank of a sweep's trial group: give the trial up
         std::lock_guard<std::mutex> lock(mutex_);
         return poll();
       },
