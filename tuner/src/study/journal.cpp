@@ -57,30 +57,42 @@ Journal::Journal(std::string path, bool sync) : path_(std::move(path)), sync_(sy
   const fs::path file(path_);
   if (file.has_parent_path()) fs::create_directories(file.parent_path());
   open_locked();
-  if (fs::file_size(file) > 0) {
-    std::ifstream in(path_, std::ios::binary);
-    std::stringstream read;
-    read << in.rdbuf();
-    const std::string content = read.str();
-    checksummed_ = has_checksum(content) || content.find("\n" + std::string(kChecksumKey)) != std::string::npos;
-    size_t start = 0, valid_end = 0, line = 0;
-    while (start < content.size()) {
-      const size_t newline = content.find('\n', start);
-      ++line;
-      // A kill in the middle of a write leaves a last line without its
-      // newline (each record is one write ending in one): that torn tail is
-      // dropped. Every complete line must be a sound record.
-      if (newline == std::string::npos) break;
-      const std::string text = content.substr(start, newline - start);
-      if (text.find_first_not_of(' ') == std::string::npos &&
-          content.find_first_not_of(" \n", newline) == std::string::npos)
-        break;  // blank lines at the end
-      existing_.push_back(parse_line(text, line));
-      valid_end = newline + 1;
-      start = newline + 1;
-    }
-    if (valid_end < content.size()) fs::resize_file(file, valid_end);
+  try {
+    read_existing();
+  } catch (...) {
+    // The destructor does not run for a constructor that throws: the lock
+    // would outlive this attempt, and a second one would be refused.
+    ::close(fd_);
+    fd_ = -1;
+    throw;
   }
+}
+
+void Journal::read_existing() {
+  const fs::path file(path_);
+  if (fs::file_size(file) == 0) return;
+  std::ifstream in(path_, std::ios::binary);
+  std::stringstream read;
+  read << in.rdbuf();
+  const std::string content = read.str();
+  checksummed_ = has_checksum(content) || content.find("\n" + std::string(kChecksumKey)) != std::string::npos;
+  size_t start = 0, valid_end = 0, line = 0;
+  while (start < content.size()) {
+    const size_t newline = content.find('\n', start);
+    ++line;
+    // A kill in the middle of a write leaves a last line without its
+    // newline (each record is one write ending in one): that torn tail is
+    // dropped. Every complete line must be a sound record.
+    if (newline == std::string::npos) break;
+    const std::string text = content.substr(start, newline - start);
+    if (text.find_first_not_of(' ') == std::string::npos &&
+        content.find_first_not_of(" \n", newline) == std::string::npos)
+      break;  // blank lines at the end
+    existing_.push_back(parse_line(text, line));
+    valid_end = newline + 1;
+    start = newline + 1;
+  }
+  if (valid_end < content.size()) fs::resize_file(file, valid_end);
 }
 
 nlohmann::json Journal::parse_line(const std::string& text, size_t line) {

@@ -17,6 +17,13 @@ MpiWork::~MpiWork() {
   if (done_.load(std::memory_order_acquire) || requests_.empty() || mpi_finalized()) return;
   try {
     wait();
+  } catch (const WaitInterrupted&) {
+    // Given up (a sweep's trial whose group lost a rank): MPI may still write
+    // into the buffers of the request it holds, so they stay alive until exit.
+    static std::mutex mutex;
+    static auto* abandoned = new std::vector<torch::Tensor>();
+    std::lock_guard<std::mutex> lock(mutex);
+    abandoned->insert(abandoned->end(), tensors_.begin(), tensors_.end());
   } catch (...) {
     // An MPI error in a destructor has nowhere to go; the wait() that would
     // have reported it was never made.

@@ -58,6 +58,8 @@ class Journal {
 
   /// Opens the file for appending and takes its lock, or throws.
   void open_locked();
+  /// Reads the records already in the file into existing_, cutting a torn tail.
+  void read_existing();
 
   std::string path_;
   bool sync_;
