@@ -6,6 +6,13 @@
 #include "mpi_support.h"
 
 namespace cohort::distributed::detail {
+namespace {
+
+// Longer than any pause between two polls of a wait (Backoff sleeps at most
+// milliseconds), shorter than any sensible timeout_s.
+constexpr std::chrono::milliseconds kOwnGap{500};
+
+}  // namespace
 
 MpiWork::MpiWork(std::shared_ptr<const MpiContext> context, const OperationInfo& operation)
     : context_(std::move(context)),
@@ -36,14 +43,26 @@ MPI_Request* MpiWork::add_request() {
 }
 
 void MpiWork::wait() {
+  auto last = Clock::now();
   // Locked per poll, not per wait: another thread's is_completed() stays quick.
   poll_until(
-      [this] {
+      [this, &last] {
+        // Polls come every few milliseconds at most: a longer gap means this
+        // process itself did not run (stopped, e.g. by SIGSTOP, or frozen).
+        // That time is not the collective's fault, so the deadline moves by it;
+        // otherwise a stopped rank, once continued, would blame the others.
+        const auto now = Clock::now();
+        if (now - last > kOwnGap) deadline_ += now - last;
+        last = now;
         check_wait_interrupt();  // a failed rank of a sweep's trial group: give the trial up
-        std::lock_guard<std::mutex> lock(mutex_);
-        return poll();
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (poll()) return true;
+        }
+        if (Clock::now() > deadline_) expire();
+        return false;
       },
-      deadline_, [this] { expire(); });
+      Clock::time_point::max(), [] {});
 }
 
 bool MpiWork::is_completed() {
