@@ -71,10 +71,25 @@ ArrivalBoard::~ArrivalBoard() { release(); }
 void ArrivalBoard::beat() {
   uint64_t* heartbeat = rows_[own_node_rank_] + kSlots;
   std::unique_lock<std::mutex> lock(beat_mutex_);
+  uint64_t previous = now_ms();
   while (!stop_beating_) {
-    __atomic_store_n(heartbeat, now_ms(), __ATOMIC_RELEASE);
+    const uint64_t now = now_ms();
+    if (now - previous > uint64_t(kStale.count())) resumed_at_ms_.store(now);  // this process was stopped
+    previous = now;
+    __atomic_store_n(heartbeat, now, __ATOMIC_RELEASE);
     beat_stop_.wait_for(lock, kBeat, [this] { return stop_beating_; });
   }
+}
+
+bool ArrivalBoard::resumed_recently() {
+  if (!problem_.empty() || rows_.empty()) return false;
+  // Its own heartbeat still old: continued so recently that the heartbeat
+  // thread has not run yet. Or that thread saw the gap a moment ago.
+  const uint64_t beat = __atomic_load_n(rows_[own_node_rank_] + kSlots, __ATOMIC_ACQUIRE);
+  const uint64_t now = now_ms();
+  if (now > beat && now - beat > uint64_t(kStale.count())) return true;
+  const uint64_t resumed = resumed_at_ms_.load();
+  return resumed > 0 && now - resumed < 1000;
 }
 
 void ArrivalBoard::release() {

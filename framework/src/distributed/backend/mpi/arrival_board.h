@@ -23,6 +23,7 @@
 // window is collective, and communicators are dropped whenever each rank
 // likes, which would hang.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -87,6 +88,12 @@ class ArrivalBoard {
   /// Communicators are expected to be made from one thread at a time.
   Record record(MPI_Comm comm);
 
+  /// Whether this process itself was stopped (no heartbeat for over kStale)
+  /// and continued within the last second (or so recently that its heartbeat
+  /// is still old). A wait that expires in such a process is not the other
+  /// ranks' fault.
+  bool resumed_recently();
+
  private:
   /// Writes this process's heartbeat every kBeat until release().
   void beat();
@@ -95,6 +102,7 @@ class ArrivalBoard {
   std::mutex beat_mutex_;
   std::condition_variable beat_stop_;
   bool stop_beating_ = false;
+  std::atomic<uint64_t> resumed_at_ms_{0};  // when the heartbeat thread last saw a gap
   std::thread beater_;
   MPI_Comm node_ = MPI_COMM_NULL;
   MPI_Win window_ = MPI_WIN_NULL;

@@ -47,19 +47,24 @@ void MpiWork::wait() {
   // Locked per poll, not per wait: another thread's is_completed() stays quick.
   poll_until(
       [this, &last] {
-        // Polls come every few milliseconds at most: a longer gap means this
-        // process itself did not run (stopped, e.g. by SIGSTOP, or frozen).
-        // That time is not the collective's fault, so the deadline moves by it;
-        // otherwise a stopped rank, once continued, would blame the others.
-        const auto now = Clock::now();
-        if (now - last > kOwnGap) deadline_ += now - last;
-        last = now;
+        // Polls come every few milliseconds at most: a longer gap, between two
+        // polls or inside one, means this process itself did not run (stopped,
+        // e.g. by SIGSTOP, or frozen). That time is not the collective's fault,
+        // so the deadline moves by it; otherwise a stopped rank, once
+        // continued, would blame the others.
+        auto account = [this, &last] {
+          const auto now = Clock::now();
+          if (now - last > kOwnGap) deadline_ += now - last;
+          last = now;
+        };
+        account();
         check_wait_interrupt();  // a failed rank of a sweep's trial group: give the trial up
         {
           std::lock_guard<std::mutex> lock(mutex_);
           if (poll()) return true;
         }
-        if (Clock::now() > deadline_) expire();
+        account();
+        if (last > deadline_) expire();
         return false;
       },
       Clock::time_point::max(), [] {});
@@ -101,6 +106,13 @@ void MpiWork::finish() {
 }
 
 void MpiWork::expire() {
+  // This process itself was stopped and has just been continued: the time
+  // it did not run is not the collective's fault. It gets a new deadline.
+  if (ArrivalBoard* board = arrival_board(); board && board->resumed_recently()) {
+    deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(context_->where.timeout_s));
+    return;
+  }
   const std::string arrivals = operation_.sequence > 0 ? context_->arrivals.missing(operation_.sequence)
                                                       : point_to_point_arrivals(operation_);
   abort_job(timeout_message(operation_, context_->where, arrivals));
