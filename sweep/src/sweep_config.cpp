@@ -8,6 +8,7 @@
 
 #include "cohort/config/config.h"
 #include "cohort/core/error.h"
+#include "cohort/core/excerpt.h"
 #include "cohort/job/training_job.h"
 #include "cohort/tuner/samplers/registry.h"
 #include "cohort/tuner/schedulers/registry.h"
@@ -173,7 +174,8 @@ config::Schema sweep_schema() {
       .number("trial_timeout_s", 0.0, "a trial still running after this many seconds is stopped and marked "
                                       "timed_out (0 = no limit)", Range::at_least(0))
       .integer("max_failures", 2, "how often a failed or timed-out trial is retried", Range::at_least(0))
-      .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep", Range::at_least(0))
+      .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep",
+               Range::at_least(0).widened())
       .string("output_dir", "runs/sweep", "the journal, results, best.json, report.html and trials/<id>/")
       .boolean("sync_journal", true,
                "wait for the disk (fdatasync) before a trial leaves the coordinator (once per pass for all "
@@ -197,12 +199,18 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   sweep.space = SearchSpace::from_json(raw.at("space"), source);
   const bool trains = sweep.objective.command.empty() && sweep.objective.function.empty();
   if (raw.contains("base")) {
+    // A test function trains nothing: a base would only be written into best.json, where the function's
+    // parameters are no keys of it. Refused now, not after every trial ran.
+    if (!sweep.objective.function.empty())
+      throw InputError(fmt::format("{}: \"base\" has no use with objective.function (a test function trains "
+                                   "nothing); remove it.",
+                                   source));
     sweep.base = load_base(raw.at("base"), source, directory);
+    check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
   } else if (trains) {
     throw InputError(fmt::format("{}: \"base\" is required: the training config (or its path) each trial starts "
                                  "from.", source));
   }
-  if (trains) check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
   if (!sweep.objective.function.empty()) check_function_paths(sweep.space, sweep.objective, source);
   // The complete config re-reads to itself: output_dir/sweep.json resumes alone.
   sweep.config["space"] = raw.at("space");
@@ -228,10 +236,29 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   return sweep;
 }
 
+namespace {
+
+/// `--set key=value` on a sweep config. The keys of `space` are whole config
+/// paths with dots of their own, so `space.optimizer.lr={...}` sets the
+/// parameter "optimizer.lr", not a key "lr" inside a parameter "optimizer".
+void apply_sweep_override(Json& raw, const std::string& assignment) {
+  const std::string prefix = "space.";
+  if (assignment.compare(0, prefix.size(), prefix) != 0) return config::apply_override(raw, assignment);
+  auto [path, value] = config::parse_assignment(assignment);
+  Json& space = raw["space"];
+  if (space.is_null()) space = Json::object();
+  if (!space.is_object())
+    throw InputError(fmt::format("--set {}: \"space\" is not an object, so it has no parameters.",
+                                 excerpt(assignment)));
+  space[path.substr(prefix.size())] = std::move(value);
+}
+
+}  // namespace
+
 SweepConfig load_sweep_config(const std::string& path, const std::vector<std::string>& overrides) {
   Json raw = config::read_json_file(path);
   if (!raw.is_object()) throw InputError(fmt::format("{}: the sweep config must be a JSON object.", path));
-  for (const auto& assignment : overrides) config::apply_override(raw, assignment);
+  for (const auto& assignment : overrides) apply_sweep_override(raw, assignment);
   const std::string source = overrides.empty() ? path : path + " (with --set overrides)";
   return parse_sweep_config(raw, source, std::filesystem::path(path).parent_path().string());
 }
