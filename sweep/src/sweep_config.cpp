@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "cohort/config/config.h"
+#include "cohort/config/durations.h"
 #include "cohort/core/error.h"
 #include "cohort/core/excerpt.h"
 #include "cohort/job/training_job.h"
@@ -41,7 +42,7 @@ Schema objective_schema() {
                                   "\"{budget}\", \"{trial_id}\" and \"{trial_dir}\" are replaced by the trial's own")
       .choice("function", "", {"", "branin", "hartmann6", "counting_ones"},
               "evaluate one of the tuner's test functions instead (for trying a sweep out and benchmarks)")
-      .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", Range::at_least(0))
+      .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", config::seconds())
       .boolean("uneven", false, "test function: scale each trial's duration by a factor in [0.25, 1.75) drawn "
                                 "from its configuration")
       .number("fail_fraction", 0.0, "test function: share of configurations whose trials fail (for tests)",
@@ -52,10 +53,11 @@ Schema objective_schema() {
 }
 
 Schema budget_schema() {
+  // A trial trains ceil(budget) epochs, and trainer.epochs is a 32-bit key: budgets stay well inside it.
+  const Range budgets{0.0, 1e9, true, false};
   Schema schema;
-  schema.number("min", 1.0, "the smallest budget a trial gets, in epochs (fractions allowed)", Range::positive())
-      .number("max", 1.0, "the largest budget, in epochs; fifo trains every configuration this long",
-              Range::positive())
+  schema.number("min", 1.0, "the smallest budget a trial gets, in epochs (fractions allowed)", budgets)
+      .number("max", 1.0, "the largest budget, in epochs; fifo trains every configuration this long", budgets)
       .integer("eta", 3, "each rung keeps 1/eta of the configurations and gives them eta times the budget",
                Range::at_least(2));
   return schema;
@@ -168,11 +170,11 @@ config::Schema sweep_schema() {
       .number("max_total_budget", 0.0, "start no more trials once their budgets add up to this (0 = no limit)",
               Range::at_least(0))
       .number("time_limit_s", 0.0, "hand out no new trials after this many seconds of this run, then finish the "
-                                   "running ones (0 = no limit)", Range::at_least(0))
+                                   "running ones (0 = no limit)", config::seconds())
       .integer("ranks_per_trial", 1, "ranks of each worker group; every trial runs on one group",
                Range::at_least(1))
       .number("trial_timeout_s", 0.0, "a trial still running after this many seconds is stopped and marked "
-                                      "timed_out (0 = no limit)", Range::at_least(0))
+                                      "timed_out (0 = no limit)", config::seconds())
       .integer("max_failures", 2, "how often a failed or timed-out trial is retried", Range::at_least(0))
       .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep",
                Range::at_least(0).widened())
@@ -180,9 +182,9 @@ config::Schema sweep_schema() {
       .boolean("sync_journal", true,
                "wait for the disk (fdatasync) before a trial leaves the coordinator (once per pass for all "
                "records: group commit)")
-      .number("progress_every_s", 5.0, "seconds between progress lines", Range::positive())
+      .number("progress_every_s", 5.0, "seconds between progress lines", config::positive_seconds())
       .number("outputs_every_s", 5.0, "seconds between refreshes of the outputs while the sweep runs",
-              Range::positive());
+              config::positive_seconds());
   return schema;
 }
 

@@ -18,6 +18,12 @@ cohort_cli_test(deep_set_value 2 "--set model.hidden=.*deeper than 64 levels"
   ${_train} --config ${_configs}/fmnist_mlp.json --print-config
   --set "model.hidden=[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]")
 
+# Durations and budgets become clock counts and epoch counts: bounded so that no conversion overflows.
+cohort_cli_test(sleep_s_bound 2 "\"objective.sleep_s\" must be between 0 and 1000000000, got 1e\\+30"
+  ${_tune} --config ${_branin} --set objective.sleep_s=1e30 --print-config)
+cohort_cli_test(budget_bound 2 "\"budget.max\" must be in \\(0, 1000000000\\], got 1e\\+30"
+  ${_tune} --config ${_branin} --set budget.max=1e30 --print-config)
+
 # Integer spans: an int parameter over all of int64 (it crashed with SIGFPE), fresh and on --resume.
 cohort_cli_test(int_span_overflow 2 "\"space.x1\": an int parameter's bounds must lie within \\+-9007199254740992"
   ${_nothing_written} ${_tune} --config ${_branin}
@@ -87,3 +93,8 @@ cohort_cli_test(set_space_dotted_key 0 "\"high\": 0.25"
   --set "space.optimizer.lr={\"type\":\"loguniform\",\"low\":0.001,\"high\":0.25}")
 cohort_cli_test(time_limit_no_trial 1 "no trial completed. time_limit_s .* ran out before the first one"
   ${_bad} - ${_tune} --config ${_branin} --set time_limit_s=1e-300 --set output_dir=@DIR@/sweep)
+# A setting that only meets the data in the first step is refused there, naming the config like every other key.
+cohort_cli_test(micro_batches_names_file 2
+  "synthetic.json: \"strategy.micro_batches\" is 1000, but a training step has only 32 examples"
+  ${_train} --config ${CMAKE_CURRENT_SOURCE_DIR}/cli/synthetic.json --set output_dir= --set strategy.name=pipeline
+  --set strategy.micro_batches=1000)
