@@ -98,6 +98,10 @@ TEST_CASE("--set refuses what would break later, and reads everything else", "[c
   CHECK_THAT(error_of([&] { cohort::config::apply_override(config, "seed=1e309"); }),
              Contains("--set seed=1e309: the number '1e309' is too large"));
   CHECK_THAT(error_of([&] { cohort::config::apply_override(config, "a.=1"); }), Contains("the key path has an empty part"));
+  std::string deep_path;
+  for (int i = 0; i < 60000; ++i) deep_path += "a.";
+  CHECK_THAT(error_of([&] { cohort::config::apply_override(config, deep_path + "b=1"); }),
+             Contains("the key path has 60001 parts, more than the 64 levels a config may nest."));
   cohort::config::apply_override(config, "a.b=[1, 2");  // not JSON: the text itself
   CHECK(config["a"]["b"] == "[1, 2");
   const auto assignment = cohort::config::parse_assignment("space.optimizer.lr={\"type\": \"fixed\", \"value\": 1}");

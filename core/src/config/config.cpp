@@ -139,6 +139,10 @@ void apply_override(Json& config, const std::string& assignment) {
   std::vector<std::string> keys;
   while (std::getline(parts, part, '.')) keys.push_back(part);
   if (path.back() == '.') keys.emplace_back();
+  // Each part is a level of nesting, bounded as a file's nesting is.
+  if (keys.size() > size_t(kMaxJsonDepth))
+    throw InputError(fmt::format("--set {}: the key path has {} parts, more than the {} levels a config may nest.",
+                                 shown, keys.size(), kMaxJsonDepth));
   for (size_t i = 0; i < keys.size(); ++i) {
     if (keys[i].empty()) throw InputError(fmt::format("--set {}: the key path has an empty part.", shown));
     if (!node->is_object())
