@@ -120,6 +120,22 @@ cohort::config::Json load_config(const Arguments& args, const cohort::config::Sc
   return cohort::job::load_agreed([&] { return cohort::config::load(args.config_path, args.overrides, schema); });
 }
 
+/// The config's strategy.timeout_s, read before MPI starts so that start-up is
+/// watched with it (a rank that never joins MPI_Init is reported within it);
+/// the default when the config cannot be read: load_config() then says why,
+/// agreed over the ranks.
+double configured_timeout(const Arguments& args) {
+  constexpr double kDefault = cohort::distributed::kDefaultTimeoutSeconds;
+  if (args.config_path.empty() || args.print_reference) return kDefault;
+  try {
+    const auto config = cohort::config::load(args.config_path, args.overrides, cohort::job::training_schema());
+    const auto& strategy = config.at("strategy");
+    return strategy.contains("timeout_s") ? strategy.at("timeout_s").get<double>() : kDefault;
+  } catch (const std::exception&) {
+    return kDefault;
+  }
+}
+
 int run(const Arguments& args) {
   const auto schema = cohort::job::training_schema();
   if (args.print_reference) {
@@ -194,5 +210,6 @@ int main(int argc, char** argv) {
     return status == 0 ? cohort::kExitSuccess : cohort::kExitBadInput;
   }
 
+  cohort::distributed::set_startup_timeout(configured_timeout(args));
   return cohort::job::run_program("cohort-train", "training failed", &argc, &argv, [&] { return run(args); });
 }

@@ -126,10 +126,15 @@ int run(const Arguments& args) {
   const auto summary = executor.run(study.get(), evaluator.get());
   if (!executor.coordinates()) return cohort::kExitSuccess;
   std::cout << summary_line(summary, *study).dump() << std::endl;
-  if (summary.completed > 0 || summary.trials == 0) return cohort::kExitSuccess;
+  // A study with nothing to run succeeds; one whose time limit ran out before any trial completed did not.
+  if (summary.completed > 0 || (summary.trials == 0 && !summary.time_limit_reached)) return cohort::kExitSuccess;
   // The other ranks are done and exit normally, so no abort: rank 0 says why.
-  std::cerr << "cohort-tune: sweep failed: no trial completed" << last_failure(*study) << "; see "
-            << cohort::run_layout::in(sweep.output_dir, cohort::run_layout::kResults) << std::endl;
+  if (summary.trials == 0)
+    std::cerr << "cohort-tune: sweep failed: no trial completed; time_limit_s (" << sweep.time_limit_s
+              << " s) ran out before the first one was handed out." << std::endl;
+  else
+    std::cerr << "cohort-tune: sweep failed: no trial completed" << last_failure(*study) << "; see "
+              << cohort::run_layout::in(sweep.output_dir, cohort::run_layout::kResults) << std::endl;
   return cohort::kExitTrainingFailed;
 }
 

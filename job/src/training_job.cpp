@@ -36,6 +36,10 @@ using config::Json;
 using config::Range;
 using config::Schema;
 
+/// The most threads a process may be asked for (runtime.threads, loader.num_workers): more than any node has
+/// cores, and few enough that starting them cannot exhaust the process.
+constexpr double kMaxThreads = 1024;
+
 Schema loader_schema() {
   const data::DataLoaderOptions defaults;
   return Schema()
@@ -44,7 +48,7 @@ Schema loader_schema() {
       .integer("num_workers", -1,
                "threads that build batches ahead (0 = on the training thread; -1 = four per device of the rank, at "
                "most the cores each rank of the node has)",
-               Range::at_least(-1))
+               Range::between(-1, kMaxThreads))
       .integer("prefetch", defaults.prefetch(), "batches each worker may build ahead", Range::at_least(1))
       .boolean("shuffle", defaults.shuffle(), "reshuffle the training set every epoch")
       .boolean("drop_last", defaults.drop_last(), "drop a last training batch smaller than batch_size")
@@ -253,7 +257,7 @@ void check_model_fits(torch::nn::AnyModule& model, const data::TensorDataset& tr
 Schema training_schema() {
   Schema schema;
   schema.integer("seed", 0, "seeds the weights, the data order, the validation split and synthetic data",
-                 Range::at_least(0))
+                 Range::at_least(0).widened())
       .choice("log_level", "info", logging::level_names(), "how much is logged")
       .string("output_dir", "runs/cohort",
               "where config.json, metrics.jsonl and checkpoints/ are written (\"\" = nowhere)");
@@ -276,7 +280,7 @@ Schema training_schema() {
   schema.object("runtime",
                 Schema()
                     .integer("threads", 0, "LibTorch threads per process (0 = the node's cores / ranks on it)",
-                             Range::at_least(0))
+                             Range::between(0, kMaxThreads))
                     .choice("wait", "auto", {"auto", "spin", "yield", "sleep"},
                             "how ranks wait for each other: auto (sleep where the node is oversubscribed or busy, "
                             "else spin), spin, yield or sleep; see docs/distributed.md"),
@@ -416,7 +420,9 @@ std::vector<trainer::EpochResult> TrainingJob::fit(const trainer::FitOptions& op
     write_file_atomically(run_layout::in(output_dir, run_layout::kConfig), config_.dump(2) + "\n");
     if (const auto text = data::text_encoder(data_)) text->save(run_layout::in(output_dir, run_layout::kVocabulary));
   }
-  return trainer_->fit(*train_loader_, validation_loader_.get(), options);
+  // A setting that only meets the data in the first step (strategy.micro_batches above a step's examples) is
+  // refused there; named() puts the config's name in front, as for every other key.
+  return named([&] { return trainer_->fit(*train_loader_, validation_loader_.get(), options); });
 }
 
 trainer::Stats TrainingJob::test() { return trainer_->evaluate(*test_loader_); }

@@ -2,6 +2,7 @@
 
 #include <torch/cuda.h>
 
+#include "cohort/config/durations.h"
 #include "cohort/device/device.h"
 #include "cohort/strategies/data_parallel/data_parallel.h"
 #include "cohort/strategies/ddp/ddp.h"
@@ -95,7 +96,7 @@ Schema ddp_schema() {
                "copy buffers (BatchNorm statistics) from rank 0 every step")
       .choice("compression", "none", {"none", "fp16", "bf16"}, "the type gradients travel in")
       .number("timeout_s", ddp.timeout_s(), "seconds a collective may take before the job is aborted with a report",
-              Range::positive());
+              config::positive_seconds());
 }
 
 ddp::Compression compression_of(const std::string& name) {
@@ -142,7 +143,7 @@ Schema pipeline_schema() {
                Range::at_least(1))
       .number("timeout_s", defaults.timeout_s(),
               "seconds a send, receive or collective may take before the job is aborted with a report",
-              Range::positive());
+              config::positive_seconds());
 }
 
 std::shared_ptr<strategy::Strategy> make_pipeline(const Json& options, const Ranks& ranks) {

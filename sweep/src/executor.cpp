@@ -27,8 +27,10 @@ using std::chrono::microseconds;
 enum Tag : int {
   kRequest = 1,  // leader -> coordinator: {} at first, then {"trial_id": id, "result": {...}}
   kAssign = 2,   // coordinator -> leader -> group: {"trial": {...}, ...} or {"stop": true}
-  kReport = 3,   // leader -> coordinator: {"budget": b, "value": v}, an intermediate value of its trial
-  kVerdict = 4,  // coordinator -> leader: {"stop": bool}, the answer to a kReport
+  kFailed = 3,   // a rank of a group -> the others: {"trial_id": id, "error": "..."}
+  kTrialEnd = 4, // a group's other ranks -> its leader: {"trial_id": id, "failed": bool}
+  kReport = 5,   // leader -> coordinator: {"budget": b, "value": v}, an intermediate value of its trial
+  kVerdict = 6,  // coordinator -> leader: {"stop": bool}, the answer to a kReport
 };
 
 /// How a waiting rank polls for its next message: a reply usually comes
@@ -183,6 +185,7 @@ MpiExecutor::MpiExecutor(ExecutorOptions options)
   const int color = rank_ == 0 ? 0 : 1 + (rank_ - 1) / per_group;
   group_ = world->split(color, rank_);
   leader_ = rank_ == 0 ? 0 : 1 + (color - 1) * per_group;
+  for (int r = leader_; rank_ != 0 && r < leader_ + per_group; ++r) members_.push_back(r);
 }
 
 MpiExecutor::~MpiExecutor() = default;
@@ -243,22 +246,31 @@ SweepSummary MpiExecutor::run_in_process(Study& study, Evaluator& evaluator) {
 
 void MpiExecutor::lead(Evaluator& evaluator) {
   Json request = Json::object();
-  std::vector<int> members;
-  for (int r = leader_ + 1; r < leader_ + int(options_.ranks_per_trial()); ++r) members.push_back(r);
+  bool regroup_now = false;
   while (true) {
     channel_->send(0, kRequest, request);
     Json assignment = channel_->receive(0, kAssign, message_backoff(kLeaderPause));
     if (!assignment.contains("stop")) prepare(assignment);
-    for (const int member : members) channel_->send(member, kAssign, assignment);
+    assignment["regroup"] = regroup_now;
+    for (const int member : members_)
+      if (member != rank_) channel_->send(member, kAssign, assignment);
     if (assignment.contains("stop")) return;
-    const auto trial = trial_from_json(assignment.at("trial"));
-    auto context = context_of(assignment);
-    context.report = [&](double budget, double value) {
+    if (regroup_now) regroup();
+    // The leader asks the coordinator about each intermediate value and waits for its verdict.
+    const auto report = [&](double budget, double value) {
       channel_->send(0, kReport, Json{{"budget", budget}, {"value", value}});
       return channel_->receive(0, kVerdict, message_backoff(kLeaderPause)).at("stop").get<bool>();
     };
-    const auto result = evaluate_safely(evaluator, trial, context);
-    request = {{"trial_id", trial.id}, {"result", result_to_json(result)}};
+    const auto result = run_trial(evaluator, assignment, report);
+    const auto id = assignment.at("trial").at("id").get<int64_t>();
+    // The group goes on with a new communicator when the trial failed on any of its ranks.
+    regroup_now = trial_failed_;
+    for (const int member : members_)
+      if (member != rank_) {
+        const auto end = channel_->receive(member, kTrialEnd, message_backoff(kLeaderPause));
+        regroup_now = regroup_now || (end.at("trial_id") == id && end.at("failed").get<bool>());
+      }
+    request = {{"trial_id", id}, {"result", result_to_json(result)}};
   }
 }
 
@@ -266,8 +278,48 @@ void MpiExecutor::follow(Evaluator& evaluator) {
   while (true) {
     const Json assignment = channel_->receive(leader_, kAssign, message_backoff(kMemberPause));
     if (assignment.contains("stop")) return;
-    evaluate_safely(evaluator, trial_from_json(assignment.at("trial")), context_of(assignment));
+    if (assignment.value("regroup", false)) regroup();
+    run_trial(evaluator, assignment);
+    channel_->send(leader_, kTrialEnd,
+                   {{"trial_id", assignment.at("trial").at("id")}, {"failed", trial_failed_}});
   }
+}
+
+Result MpiExecutor::run_trial(Evaluator& evaluator, const Json& assignment,
+                              std::function<bool(double, double)> report) {
+  const auto trial = trial_from_json(assignment.at("trial"));
+  auto context = context_of(assignment);
+  context.report = std::move(report);
+  std::optional<std::string> notice;
+  struct Uninstall {
+    ~Uninstall() { distributed::set_wait_interrupt({}); }
+  } uninstall;  // before `notice` goes, however the trial ends
+  if (members_.size() > 1)
+    distributed::set_wait_interrupt([&]() -> std::optional<std::string> {
+      if (!notice) notice = failure_notice(trial.id);
+      return notice;
+    });
+  auto result = evaluate_safely(evaluator, trial, context);
+  trial_failed_ = result.state == TrialState::kFailed || notice.has_value();
+  if (result.state == TrialState::kFailed && !notice && members_.size() > 1) {
+    const Json failure = {{"trial_id", trial.id},
+                          {"error", fmt::format("rank {} of the trial's group of {} failed: {}", group_->rank(),
+                                                members_.size(), result.error)}};
+    for (const int member : members_)
+      if (member != rank_) channel_->send(member, kFailed, failure);
+  }
+  return result;
+}
+
+std::optional<std::string> MpiExecutor::failure_notice(int64_t trial_id) {
+  while (auto message = channel_->try_receive(distributed::kAnySource, kFailed))
+    if (message->second.at("trial_id") == trial_id) return message->second.at("error").get<std::string>();
+  return std::nullopt;
+}
+
+void MpiExecutor::regroup() {
+  const int color = 1 + (leader_ - 1) / int(options_.ranks_per_trial());
+  group_ = distributed::make_mpi_group_communicator(members_, color);
 }
 
 void MpiExecutor::prepare(Json& assignment) const {

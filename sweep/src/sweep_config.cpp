@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 
 #include "cohort/config/config.h"
+#include "cohort/config/durations.h"
 #include "cohort/core/error.h"
+#include "cohort/core/excerpt.h"
 #include "cohort/job/training_job.h"
 #include "cohort/tuner/samplers/registry.h"
 #include "cohort/tuner/schedulers/registry.h"
@@ -44,7 +46,7 @@ Schema objective_schema() {
                                 "on stdin and answers with JSON lines on stdout")
       .choice("function", "", {"", "branin", "hartmann6", "counting_ones"},
               "evaluate one of the tuner's test functions instead (for trying a sweep out and benchmarks)")
-      .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", Range::at_least(0))
+      .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", config::seconds())
       .boolean("uneven", false, "test function: scale each trial's duration by a factor in [0.25, 1.75) drawn "
                                 "from its configuration")
       .number("fail_fraction", 0.0, "test function: share of configurations whose trials fail (for tests)",
@@ -55,10 +57,11 @@ Schema objective_schema() {
 }
 
 Schema budget_schema() {
+  // A trial trains ceil(budget) epochs, and trainer.epochs is a 32-bit key: budgets stay well inside it.
+  const Range budgets{0.0, 1e9, true, false};
   Schema schema;
-  schema.number("min", 1.0, "the smallest budget a trial gets, in epochs (fractions allowed)", Range::positive())
-      .number("max", 1.0, "the largest budget, in epochs; fifo trains every configuration this long",
-              Range::positive())
+  schema.number("min", 1.0, "the smallest budget a trial gets, in epochs (fractions allowed)", budgets)
+      .number("max", 1.0, "the largest budget, in epochs; fifo trains every configuration this long", budgets)
       .integer("eta", 3, "each rung keeps 1/eta of the configurations and gives them eta times the budget",
                Range::at_least(2));
   return schema;
@@ -195,20 +198,21 @@ config::Schema sweep_schema() {
       .number("max_total_budget", 0.0, "start no more trials once their budgets add up to this (0 = no limit)",
               Range::at_least(0))
       .number("time_limit_s", 0.0, "hand out no new trials after this many seconds of this run, then finish the "
-                                   "running ones (0 = no limit)", Range::at_least(0))
+                                   "running ones (0 = no limit)", config::seconds())
       .integer("ranks_per_trial", 1, "ranks of each worker group; every trial runs on one group",
                Range::at_least(1))
       .number("trial_timeout_s", 0.0, "a trial still running after this many seconds is stopped and marked "
-                                      "timed_out (0 = no limit)", Range::at_least(0))
+                                      "timed_out (0 = no limit)", config::seconds())
       .integer("max_failures", 2, "how often a failed or timed-out trial is retried", Range::at_least(0))
-      .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep", Range::at_least(0))
+      .integer("seed", 0, "seeds the sampler; the same seed and results give the same sweep",
+               Range::at_least(0).widened())
       .string("output_dir", "runs/sweep", "the journal, results, best.json, report.html and trials/<id>/")
       .boolean("sync_journal", true,
                "wait for the disk (fdatasync) before a trial leaves the coordinator (once per pass for all "
                "records: group commit)")
-      .number("progress_every_s", 5.0, "seconds between progress lines", Range::positive())
+      .number("progress_every_s", 5.0, "seconds between progress lines", config::positive_seconds())
       .number("outputs_every_s", 5.0, "seconds between refreshes of the outputs while the sweep runs",
-              Range::positive());
+              config::positive_seconds());
   return schema;
 }
 
@@ -225,12 +229,18 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   sweep.space = SearchSpace::from_json(raw.at("space"), source);
   const bool trains = sweep.objective.command.empty() && sweep.objective.function.empty();
   if (raw.contains("base")) {
+    // A test function trains nothing: a base would only be written into best.json, where the function's
+    // parameters are no keys of it. Refused now, not after every trial ran.
+    if (!sweep.objective.function.empty())
+      throw InputError(fmt::format("{}: \"base\" has no use with objective.function (a test function trains "
+                                   "nothing); remove it.",
+                                   source));
     sweep.base = load_base(raw.at("base"), source, directory);
+    check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
   } else if (trains) {
     throw InputError(fmt::format("{}: \"base\" is required: the training config (or its path) each trial starts "
                                  "from.", source));
   }
-  if (trains) check_space_paths(sweep.space, sweep.base, base_source_of(raw.at("base"), source, directory));
   if (!sweep.objective.function.empty()) check_function_paths(sweep.space, sweep.objective, source);
   if (!sweep.objective.command.empty()) check_command_placeholders(sweep.objective, sweep.space, source);
   // The complete config re-reads to itself: output_dir/sweep.json resumes alone.
@@ -257,10 +267,29 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   return sweep;
 }
 
+namespace {
+
+/// `--set key=value` on a sweep config. The keys of `space` are whole config
+/// paths with dots of their own, so `space.optimizer.lr={...}` sets the
+/// parameter "optimizer.lr", not a key "lr" inside a parameter "optimizer".
+void apply_sweep_override(Json& raw, const std::string& assignment) {
+  const std::string prefix = "space.";
+  if (assignment.compare(0, prefix.size(), prefix) != 0) return config::apply_override(raw, assignment);
+  auto [path, value] = config::parse_assignment(assignment);
+  Json& space = raw["space"];
+  if (space.is_null()) space = Json::object();
+  if (!space.is_object())
+    throw InputError(fmt::format("--set {}: \"space\" is not an object, so it has no parameters.",
+                                 excerpt(assignment)));
+  space[path.substr(prefix.size())] = std::move(value);
+}
+
+}  // namespace
+
 SweepConfig load_sweep_config(const std::string& path, const std::vector<std::string>& overrides) {
   Json raw = config::read_json_file(path);
   if (!raw.is_object()) throw InputError(fmt::format("{}: the sweep config must be a JSON object.", path));
-  for (const auto& assignment : overrides) config::apply_override(raw, assignment);
+  for (const auto& assignment : overrides) apply_sweep_override(raw, assignment);
   const std::string source = overrides.empty() ? path : path + " (with --set overrides)";
   return parse_sweep_config(raw, source, std::filesystem::path(path).parent_path().string());
 }

@@ -6,11 +6,18 @@
 // "blocking-allreduce" is an allreduce with mpi_blocking_collectives, where
 // the monitor thread must end the job while the caller is inside MPI_Allreduce.
 //
+// cohort-watchdog-check stop-before|stop-after|stop-random[:N] LATE_RANK: the
+// late rank stops itself (SIGSTOP) before it starts an allreduce of 16 MiB,
+// just after it started one, or (stop-random) from another thread N*37 % 400
+// ms into a loop of such allreduces. Stopped, it cannot take part however far
+// it got: the watchdog must name it in every case.
+//
 // cohort-watchdog-check nccl-stall: one process, an NCCL allreduce (timeout
 // 1 s) queued behind a GPU kernel that spins for seconds; the NCCL
 // communicator's watchdog thread must end the process while the host waits.
 // Exits 77 (skipped) without a GPU.
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -48,6 +55,30 @@ int stall_nccl() {
 #endif
 }
 
+/// The stop-* modes: every rank but `late` loops allreduces until the
+/// watchdog ends the job; `late` stops itself where `mode` says.
+int stop_rank(dist::Communicator& comm, int late, const std::string& mode) {
+  auto tensor = torch::ones({4 << 20});  // 16 MiB: large enough that MPI needs both ranks to progress
+  std::thread stopper;
+  if (comm.rank() == late && mode.rfind("stop-random", 0) == 0) {
+    const auto colon = mode.find(':');
+    const int n = colon == std::string::npos ? 0 : std::atoi(mode.c_str() + colon + 1);
+    stopper = std::thread([n] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(n * 37 % 400));
+      std::raise(SIGSTOP);
+    });
+  }
+  for (int i = 0; i < 100000; ++i) {
+    if (comm.rank() == late && mode == "stop-before") std::raise(SIGSTOP);
+    auto work = comm.allreduce_async({tensor});
+    if (comm.rank() == late && mode == "stop-after") std::raise(SIGSTOP);
+    work->wait();
+  }
+  if (stopper.joinable()) stopper.join();
+  std::fprintf(stderr, "the allreduces finished although rank %d was stopped\n", late);
+  return 4;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -55,7 +86,8 @@ int main(int argc, char** argv) {
   cohort::logging::setup(dist::world_rank(), "info");
   if (argc == 2 && std::string(argv[1]) == "nccl-stall") return stall_nccl();
   if (argc < 3) {
-    std::fprintf(stderr, "usage: cohort-watchdog-check allreduce|blocking-allreduce|barrier|recv LATE_RANK... | nccl-stall\n");
+    std::fprintf(stderr, "usage: cohort-watchdog-check allreduce|blocking-allreduce|barrier|recv|stop-before|stop-after|"
+                 "stop-random[:N] LATE_RANK... | nccl-stall\n");
     return 2;
   }
   const std::string operation = argv[1];
@@ -65,6 +97,7 @@ int main(int argc, char** argv) {
                                            operation == "blocking-allreduce"));
 
   comm->barrier();  // everyone is up: the hang below is the only one
+  if (operation.rfind("stop-", 0) == 0) return stop_rank(*comm, *late.begin(), operation);
   if (late.count(comm->rank())) {
     // Skips the operation; MPI_Abort from the waiting rank ends this process.
     std::this_thread::sleep_for(std::chrono::seconds(60));

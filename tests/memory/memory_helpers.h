@@ -77,6 +77,8 @@ struct SmallRunOptions {
   TORCH_ARG(memory::LeakDetectorOptions, leak_check) = memory::LeakDetectorOptions().every(0);
   TORCH_ARG(std::string, device) = "cpu";
   TORCH_ARG(std::string, output_dir) = "";
+  TORCH_ARG(int64_t, checkpoint_every) = 0;
+  TORCH_ARG(trainer::Callbacks, callbacks) = {};
 };
 
 /// Seeded: two runs with the same options start from the same weights and see the same batches.
@@ -98,7 +100,8 @@ inline SmallRun small_run(const strategy::LossFn& loss, const SmallRunOptions& o
                                                    trainer::TrainerOptions()
                                                        .epochs(options.epochs())
                                                        .progress(trainer::ProgressStyle::kNone)
-                                                       .checkpoint_every(0)
+                                                       .checkpoint_every(options.checkpoint_every())
+                                                       .callbacks(options.callbacks())
                                                        .output_dir(options.output_dir())
                                                        .strategy(strategy)
                                                        .loss(loss)

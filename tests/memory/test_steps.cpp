@@ -33,6 +33,20 @@ strategy::LossFn nan_on_call(int64_t bad, std::shared_ptr<int64_t> calls) {
   };
 }
 
+/// Fails to allocate at the end of step `step`: outside the forward and
+/// backward passes, where no shrinking can help.
+class BadAllocAfterStep : public trainer::Callback {
+ public:
+  explicit BadAllocAfterStep(int64_t step) : step_(step) {}
+  std::string name() const override { return "bad_alloc_after_step"; }
+  void on_step_end(trainer::Trainer&, const trainer::StepEnd& end) override {
+    if (end.step == step_) throw std::bad_alloc();
+  }
+
+ private:
+  int64_t step_;
+};
+
 }  // namespace
 
 TEST_CASE("running out of memory halves the micro-batch until it fits, with the same result", "[memory][oom]") {
@@ -143,4 +157,24 @@ TEST_CASE("a non-finite loss stops training under nonfinite_loss fail, naming th
   CHECK_THROWS_WITH(run.trainer->fit(*run.loader),
                     Contains("step 3: the loss is nan") && Contains("the last finite loss was") &&
                         Contains("at step 2") && Contains("trainer.nonfinite_loss is \"fail\""));
+}
+
+TEST_CASE("out of memory after a shrink, outside a step, says where and leaves a checkpoint", "[memory][oom]") {
+  const auto dir = cohort::testing::temporary_directory("oom-later");
+  const auto options = SmallRunOptions()
+                           .batch_size(32)
+                           .output_dir(dir.string())
+                           .checkpoint_every(1)
+                           .callbacks({std::make_shared<BadAllocAfterStep>(3)});
+  auto run = small_run(limited_loss(8), options);
+  CHECK_THROWS_WITH(run.trainer->fit(*run.loader),
+                    Contains("training ran out of memory after step 3 (epoch 1, 3 of its 8 steps; batches of 32 "
+                             "examples in micro-batches of 8): std::bad_alloc") &&
+                        Contains("the state after step 3 is in " + (dir / "checkpoints" / "epoch-0000.375.pt").string()));
+  CHECK(run.trainer->step_runner().shrinks() == 2);
+  // The checkpoint is the state after step 3: resumed, the run goes on from there.
+  auto resumed = small_run(limited_loss(8), SmallRunOptions(options).callbacks({}));
+  resumed.trainer->resume((dir / "checkpoints" / "epoch-0000.375.pt").string());
+  CHECK(resumed.trainer->steps_done() == 3);
+  CHECK(torch::equal(flat_parameters(*resumed.trainer->model().ptr()), flat_parameters(*run.trainer->model().ptr())));
 }

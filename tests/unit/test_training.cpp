@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <torch/torch.h>
 
@@ -26,6 +27,20 @@ std::vector<Json> read_lines(const fs::path& path) {
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) lines.push_back(Json::parse(line));
   return lines;
+}
+
+std::string read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+/// A checkpoint of a trained synthetic job whose saved state is `state`.
+void save_state(const fs::path& path, TrainingJob& job, const cohort::trainer::CheckpointState& state) {
+  cohort::trainer::save_checkpoint(path.string(), job.trainer().strategy(), state);
 }
 
 }  // namespace
@@ -170,4 +185,68 @@ TEST_CASE("the single strategy trains on cuda:0", "[training][cuda]") {
   const auto epochs = job.fit();
   CHECK(job.trainer().model().ptr()->parameters().front().device().is_cuda());
   CHECK(epochs.back().train.mean_loss() < epochs.front().train.mean_loss());
+}
+
+TEST_CASE("a flipped bit anywhere in a checkpoint is refused naming the file", "[training][checkpoint][integrity]") {
+  const auto dir = temporary_directory("flipped");
+  const auto path = dir / "state.pt";
+  TrainingJob trained(synthetic_config(), "test config");
+  trained.fit();
+  trained.trainer().save_checkpoint(path.string());
+  const auto good = read_bytes(path);
+  const size_t archive_start = good.find('\n') + 1;
+  // 97 positions spread over the whole file (a prime stride), one bit each;
+  // the archive's tensors are most of it.
+  const size_t stride = good.size() / 97 + 1;
+  for (size_t at = 0; at < good.size(); at += stride) {
+    auto damaged = good;
+    damaged[at] = char(damaged[at] ^ (1 << (at % 8)));
+    const auto flipped = dir / "flipped.pt";
+    write_bytes(flipped, damaged);
+    TrainingJob restored(synthetic_config(), "test config");
+    INFO("bit " << at % 8 << " of byte " << at << " of " << good.size());
+    CHECK_THROWS_AS(restored.resume(flipped.string()), cohort::InputError);
+    if (at >= archive_start)
+      CHECK_THROWS_WITH(restored.resume(flipped.string()),
+                        Contains(flipped.string() + ": not a readable Cohort checkpoint (checksum mismatch"));
+  }
+}
+
+TEST_CASE("a checkpoint written before checksums is read unchecked", "[training][checkpoint][integrity]") {
+  const auto dir = temporary_directory("legacy");
+  TrainingJob trained(synthetic_config(), "test config");
+  trained.fit();
+  trained.trainer().save_checkpoint((dir / "new.pt").string());
+  // Before the integrity line, a checkpoint was LibTorch's zip archive alone.
+  const auto bytes = read_bytes(dir / "new.pt");
+  write_bytes(dir / "old.pt", bytes.substr(bytes.find('\n') + 1));
+  TrainingJob restored(synthetic_config(), "test config");
+  const auto state = cohort::trainer::load_checkpoint((dir / "old.pt").string(), restored.trainer().strategy());
+  CHECK_FALSE(state.verified);
+  CHECK(torch::equal(flat_parameters(trained), flat_parameters(restored)));
+  CHECK(cohort::trainer::load_checkpoint((dir / "new.pt").string(), restored.trainer().strategy()).verified);
+}
+
+TEST_CASE("counters a checkpoint cannot hold are refused", "[training][checkpoint][integrity]") {
+  const auto dir = temporary_directory("counters");
+  TrainingJob trained(synthetic_config(), "test config");
+  trained.fit();
+  const auto path = dir / "state.pt";
+  auto refused = [&](const cohort::trainer::CheckpointState& state, const std::string& reason) {
+    save_state(path, trained, state);
+    TrainingJob restored(synthetic_config(), "test config");
+    CHECK_THROWS_WITH(restored.resume(path.string()), Contains(path.string()) && Contains(reason));
+  };
+  refused({-9223372036854775807, 10, 0}, "epochs_done is -9223372036854775807, outside 0..");
+  refused({1, -5, 0}, "steps_done is -5");
+  refused({0, 10, -1}, "epoch_steps_done is -1");
+  refused({0, 10, 20}, "epoch_steps_done (20) exceeds steps_done (10)");
+
+  // Within the file's own bounds, but beyond this run's epoch (which has a
+  // handful of steps): it trained 1,044 steps where 200 were configured.
+  save_state(path, trained, {0, 1044, 1044});
+  TrainingJob restored(synthetic_config(), "test config");
+  restored.resume(path.string());
+  CHECK_THROWS_WITH(restored.fit(), Contains(path.string() + ": the checkpoint is 1044 steps into an epoch, but an "
+                                                             "epoch here has"));
 }

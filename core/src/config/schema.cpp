@@ -2,18 +2,24 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
 #include "cohort/core/error.h"
+#include "cohort/core/excerpt.h"
 
 namespace cohort::config {
 namespace {
 
 std::string join_path(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
+  return path.empty() ? excerpt(key) : path + "." + excerpt(key);
 }
+
+/// The largest magnitude a number key takes: what a float32 holds.
+constexpr double kNumberLimit = std::numeric_limits<float>::max();
 
 std::string format_number(double value) {
   if (std::floor(value) == value && std::fabs(value) < 1e15) return fmt::format("{}", int64_t(value));
@@ -23,18 +29,18 @@ std::string format_number(double value) {
 /// How a JSON value reads in an error message: `the string "abc"`, `a list`, ...
 std::string describe_value(const Json& value) {
   switch (value.type()) {
-    case Json::value_t::string: return fmt::format("the string \"{}\"", value.get<std::string>());
+    case Json::value_t::string: return fmt::format("the string \"{}\"", excerpt(value.get<std::string>()));
     case Json::value_t::boolean: return value.get<bool>() ? "true" : "false";
     case Json::value_t::array: return "a list";
     case Json::value_t::object: return "an object";
     case Json::value_t::null: return "null";
-    default: return value.dump();
+    default: return excerpt(value.dump());
   }
 }
 
 std::string quoted_list(const std::vector<std::string>& names) {
   std::string out;
-  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", \"" : "\"") + names[i] + "\"";
+  for (size_t i = 0; i < names.size(); ++i) out += (i ? ", \"" : "\"") + excerpt(names[i]) + "\"";
   return out;
 }
 
@@ -47,6 +53,30 @@ bool is_integral(const Json& value) {
   return value.is_number_float() && std::floor(value.get<double>()) == value.get<double>();
 }
 
+/// The value of an integral JSON number as an int64, or nothing where int64 cannot hold it.
+std::optional<int64_t> as_int64(const Json& value) {
+  if (value.is_number_unsigned()) {
+    const auto unsigned_value = value.get<uint64_t>();
+    if (unsigned_value > uint64_t(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    return int64_t(unsigned_value);
+  }
+  if (value.is_number_integer()) return value.get<int64_t>();
+  const double number = value.get<double>();
+  constexpr double kTwoTo63 = 9223372036854775808.0;
+  if (!(number >= -kTwoTo63 && number < kTwoTo63)) return std::nullopt;
+  return int64_t(number);
+}
+
+/// The inclusive integer bounds of `range` for an integer key, its type's where a side is open.
+std::pair<int64_t, int64_t> integer_bounds(const Range& range) {
+  const int64_t type_min = range.wide ? std::numeric_limits<int64_t>::min() : std::numeric_limits<int32_t>::min();
+  const int64_t type_max = range.wide ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int32_t>::max();
+  int64_t low = type_min, high = type_max;
+  if (range.min) low = std::max(low, int64_t(range.min_open ? std::floor(*range.min) + 1 : std::ceil(*range.min)));
+  if (range.max) high = std::min(high, int64_t(range.max_open ? std::ceil(*range.max) - 1 : std::floor(*range.max)));
+  return {low, high};
+}
+
 void check_range(const Json& value, const Range& range, const std::string& source, const std::string& path) {
   const double number = value.get<double>();
   if (!range.contains(number))
@@ -57,8 +87,25 @@ Json validate_integer(const Json& value, const Field& field, const std::string& 
                       const std::string& path) {
   if (!is_integral(value))
     fail(source, fmt::format("\"{}\" must be an integer, not {}.", path, describe_value(value)));
+  const auto [low, high] = integer_bounds(field.range);
+  const auto number = as_int64(value);
+  if (number && *number >= low && *number <= high) return Json(*number);
+  // Outside the declared range: said as the range is declared. Inside it but beyond the key's type: the type's bound.
+  if (number) check_range(value, field.range, source, path);
+  fail(source, fmt::format("\"{}\" must be an integer between {} and {}, got {}.", path, low, high,
+                           describe_value(value)));
+}
+
+Json validate_number(const Json& value, const Field& field, const std::string& source, const std::string& path) {
+  if (!value.is_number())
+    fail(source, fmt::format("\"{}\" must be a number, not {}.", path, describe_value(value)));
+  const double number = value.get<double>();
+  if (!std::isfinite(number) || std::fabs(number) > kNumberLimit)
+    fail(source, fmt::format("\"{}\" must be a finite number of at most {:g} in magnitude (what a float32 holds), "
+                             "got {}.",
+                             path, kNumberLimit, describe_value(value)));
   check_range(value, field.range, source, path);
-  return Json(value.get<int64_t>());
+  return Json(number);
 }
 
 Json validate_choice(const Json& value, const std::vector<std::string>& choices, const std::string& source,
@@ -69,7 +116,7 @@ Json validate_choice(const Json& value, const std::vector<std::string>& choices,
   const auto text = value.get<std::string>();
   if (std::find(choices.begin(), choices.end(), text) != choices.end()) return value;
   const auto suggestion = closest_name(text, choices);
-  fail(source, fmt::format("\"{}\" must be one of {}, not \"{}\"{}.", path, quoted_list(choices), text,
+  fail(source, fmt::format("\"{}\" must be one of {}, not \"{}\"{}.", path, quoted_list(choices), excerpt(text),
                            suggestion.empty() ? "" : fmt::format(" (did you mean \"{}\"?)", suggestion)));
 }
 
@@ -81,7 +128,11 @@ Json validate_variant(const Json& value, const Field& field, const std::string& 
   const Json name = rest.contains("name") ? rest["name"] : Json(field.default_value);
   rest.erase("name");
   const auto chosen = validate_choice(name, field.choices, source, join_path(path, "name")).get<std::string>();
-  Json out = field.variants->at(chosen).validate(rest, source, path);
+  const Schema& options = field.variants->at(chosen);
+  if (options.fields().empty() && !rest.empty())
+    fail(source, fmt::format("unknown key \"{}\": \"{}\" with \"name\": \"{}\" takes no other keys.",
+                             join_path(path, rest.begin().key()), path, chosen));
+  Json out = options.validate(rest, source, path);
   out["name"] = chosen;
   return out;
 }
@@ -90,11 +141,7 @@ Json validate_field(const Json& value, const Field& field, const std::string& so
   using Kind = Field::Kind;
   switch (field.kind) {
     case Kind::Integer: return validate_integer(value, field, source, path);
-    case Kind::Number:
-      if (!value.is_number())
-        fail(source, fmt::format("\"{}\" must be a number, not {}.", path, describe_value(value)));
-      check_range(value, field.range, source, path);
-      return Json(value.get<double>());
+    case Kind::Number: return validate_number(value, field, source, path);
     case Kind::Boolean:
       if (!value.is_boolean())
         fail(source, fmt::format("\"{}\" must be true or false, not {}.", path, describe_value(value)));
@@ -130,7 +177,7 @@ Json validate_field(const Json& value, const Field& field, const std::string& so
 std::string type_name(const Field& field) {
   using Kind = Field::Kind;
   switch (field.kind) {
-    case Kind::Integer: return "integer";
+    case Kind::Integer: return field.range.wide ? "integer (64-bit)" : "integer";
     case Kind::Number: return "number";
     case Kind::Boolean: return "boolean";
     case Kind::String: return "string";
@@ -238,6 +285,7 @@ Json Schema::validate(const Json& value, const std::string& source, const std::s
     if (!suggestion.empty())
       fail(source, fmt::format("unknown key \"{}\"; did you mean \"{}\"?", join_path(path, item.key()),
                                join_path(path, suggestion)));
+    if (names.empty()) fail(source, fmt::format("unknown key \"{}\": no keys are allowed there.", join_path(path, item.key())));
     fail(source, fmt::format("unknown key \"{}\" (the keys allowed there are {}).", join_path(path, item.key()),
                              quoted_list(names)));
   }

@@ -1,6 +1,9 @@
 #include "cohort/data/data_loader.h"
 
 #include <algorithm>
+#include <system_error>
+
+#include <fmt/format.h>
 
 #include <torch/torch.h>
 
@@ -28,16 +31,30 @@ Epoch::Epoch(std::shared_ptr<const Dataset> dataset, torch::Tensor order, const 
       capacity_(std::max<int64_t>(1, options.num_workers() * options.prefetch())),
       next_to_build_(std::clamp<int64_t>(first_batch, 0, num_batches)),
       next_to_hand_out_(next_to_build_) {
-  for (int64_t i = 0; i < options.num_workers(); ++i) workers_.emplace_back([this] { work(); });
+  workers_.reserve(size_t(options.num_workers()));
+  try {
+    for (int64_t i = 0; i < options.num_workers(); ++i) workers_.emplace_back([this] { work(); });
+  } catch (const std::system_error& error) {
+    // The system refused a thread (memory for its stack, a process limit):
+    // the ones already running must be joined, or their destructors terminate.
+    const auto started = workers_.size();
+    stop_workers();
+    throw InputError(fmt::format("cannot start {} data-loader worker threads: the system refused one after {} "
+                                 "({}); lower loader.num_workers.",
+                                 options.num_workers(), started, error.code().message()));
+  }
 }
 
-Epoch::~Epoch() {
+Epoch::~Epoch() { stop_workers(); }
+
+void Epoch::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   space_free_.notify_all();
   for (auto& worker : workers_) worker.join();
+  workers_.clear();
 }
 
 Batch Epoch::build(int64_t index) const {

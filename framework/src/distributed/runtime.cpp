@@ -14,6 +14,8 @@
 #include "cohort/distributed/runtime.h"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -137,7 +139,55 @@ void finalize_at_exit() {
   if (!finalized) MPI_Finalize();
 }
 
+std::atomic<double> startup_timeout_s{kDefaultTimeoutSeconds};
+
+/// The launcher's name for this process, known before MPI_Init: "rank 1 of 2".
+std::string rank_from_launcher() {
+  for (const auto& [rank, size] : {std::pair{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
+                                   std::pair{"PMI_RANK", "PMI_SIZE"}, std::pair{"PMIX_RANK", "PMI_SIZE"}})
+    if (const char* r = std::getenv(rank)) {
+      const char* n = std::getenv(size);
+      return n ? fmt::format("rank {} of {}", r, n) : fmt::format("rank {}", r);
+    }
+  return "this rank";
+}
+
+/// Watches MPI start-up from a thread of its own: MPI_Init waits for every
+/// rank with no deadline of its own that a user can see, and nothing else is
+/// watching yet. Past the deadline the process ends with one line.
+class StartupDeadline {
+ public:
+  explicit StartupDeadline(double seconds)
+      : thread_([this, seconds] {
+          std::unique_lock<std::mutex> lock(mutex_);
+          if (done_cv_.wait_for(lock, std::chrono::duration<double>(seconds), [this] { return done_; })) return;
+          std::fprintf(stderr,
+                       "cohort: %s: MPI start-up did not finish within %g s: a rank of the job has not joined it "
+                       "(stopped, crashed or not started); ending this one.\n",
+                       rank_from_launcher().c_str(), seconds);
+          std::fflush(stderr);
+          std::_Exit(1);  // MPI is not up: no MPI_Abort, and no exit hooks that would call into it
+        }) {}
+  ~StartupDeadline() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+  StartupDeadline(const StartupDeadline&) = delete;
+  StartupDeadline& operator=(const StartupDeadline&) = delete;
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
 void start_mpi(int* argc, char*** argv, RuntimeState& runtime) {
+  const StartupDeadline deadline(startup_timeout_s.load());
   int already = 0;
   MPI_Initialized(&already);
   if (already) {
@@ -198,6 +248,10 @@ void initialize(int* argc, char*** argv, bool force) {
   if (runtime.mpi) warn_about_thread_level(runtime.thread_level);
 }
 
+void set_startup_timeout(double seconds) {
+  if (seconds > 0) startup_timeout_s.store(seconds);
+}
+
 bool is_initialized() { return state().initialized.load(std::memory_order_acquire); }
 
 bool mpi_active() {
@@ -232,6 +286,13 @@ std::shared_ptr<Communicator> world(torch::DeviceType device, CommunicatorOption
   auto& slot = runtime.worlds[static_cast<int>(device)];
   if (!slot) slot = make_world(device, options);
   return slot;
+}
+
+std::shared_ptr<Communicator> make_mpi_group_communicator(const std::vector<int>& world_ranks, int tag,
+                                                         CommunicatorOptions options) {
+  if (!mpi_active())
+    throw std::runtime_error("an MPI communicator was asked for, but MPI is not active (no launcher started this job).");
+  return detail::make_mpi_group(world_ranks, tag, std::move(options));
 }
 
 std::shared_ptr<Communicator> make_mpi_communicator(CommunicatorOptions options,
@@ -347,6 +408,23 @@ void run_exit_hooks() {
   }
   // Newest first: a sub-communicator goes before the one it was split from.
   for (auto hook = hooks.rbegin(); hook != hooks.rend(); ++hook) hook->second();
+}
+
+std::shared_ptr<Communicator> make_mpi_group(const std::vector<int>& world_ranks, int tag,
+                                             CommunicatorOptions options) {
+  MPI_Comm comm = MPI_COMM_NULL;
+  {
+    MpiCallGuard guard;
+    MPI_Group world_group = MPI_GROUP_NULL, group = MPI_GROUP_NULL;
+    check_mpi(MPI_Comm_group(MPI_COMM_WORLD, &world_group), "MPI_Comm_group");
+    const int status = MPI_Group_incl(world_group, int(world_ranks.size()), world_ranks.data(), &group);
+    MPI_Group_free(&world_group);
+    check_mpi(status, "MPI_Group_incl");
+    const int created = MPI_Comm_create_group(MPI_COMM_WORLD, group, tag, &comm);
+    MPI_Group_free(&group);
+    check_mpi(created, "MPI_Comm_create_group");
+  }
+  return std::make_shared<MpiCommunicator>(comm, std::move(options));
 }
 
 std::shared_ptr<Communicator> make_mpi_world(CommunicatorOptions options) {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <vector>
 
 #include "cohort/distributed/communicator.h"
 
@@ -45,5 +46,8 @@ void run_exit_hooks();
 /// The world MPI communicator made fresh (its own MPI_Comm_dup), e.g. to
 /// bootstrap an NCCL communicator over it.
 std::shared_ptr<Communicator> make_mpi_world(CommunicatorOptions options);
+/// See make_mpi_group_communicator() in runtime.h.
+std::shared_ptr<Communicator> make_mpi_group(const std::vector<int>& world_ranks, int tag,
+                                             CommunicatorOptions options);
 
 }  // namespace cohort::distributed::detail

@@ -194,4 +194,33 @@ void decide_wait_mode(int ranks_on_node) {
 }
 
 }  // namespace detail
+namespace {
+
+std::mutex interrupt_mutex;
+WaitInterrupt installed_interrupt;
+std::atomic<bool> interrupt_installed{false};
+constexpr std::chrono::milliseconds kInterruptEvery{5};
+
+}  // namespace
+
+void set_wait_interrupt(WaitInterrupt interrupt) {
+  std::lock_guard<std::mutex> lock(interrupt_mutex);
+  installed_interrupt = std::move(interrupt);
+  interrupt_installed.store(bool(installed_interrupt), std::memory_order_release);
+}
+
+void check_wait_interrupt() {
+  if (!interrupt_installed.load(std::memory_order_acquire)) return;
+  thread_local std::chrono::steady_clock::time_point last{};
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last < kInterruptEvery) return;
+  last = now;
+  std::optional<std::string> reason;
+  {
+    std::lock_guard<std::mutex> lock(interrupt_mutex);
+    if (installed_interrupt) reason = installed_interrupt();
+  }
+  if (reason) throw WaitInterrupted(*reason);
+}
+
 }  // namespace cohort::distributed

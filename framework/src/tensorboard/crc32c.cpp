@@ -1,15 +1,10 @@
 #include "cohort/tensorboard/crc32c.h"
 
-#include <boost/crc.hpp>
+#include "cohort/core/crc32c.h"
 
 namespace cohort::tensorboard {
 
-uint32_t crc32c(std::string_view data) {
-  // Polynomial 0x1EDC6F41, reflected in and out, all-ones start and final xor.
-  boost::crc_optimal<32, 0x1EDC6F41, 0xFFFFFFFF, 0xFFFFFFFF, true, true> crc;
-  crc.process_bytes(data.data(), data.size());
-  return crc.checksum();
-}
+uint32_t crc32c(std::string_view data) { return cohort::crc32c(data); }
 
 uint32_t masked_crc32c(std::string_view data) {
   const uint32_t crc = crc32c(data);

@@ -1,8 +1,11 @@
 #include "cohort/trainer/checkpoint.h"
 
 #include <algorithm>
+#include <cinttypes>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -10,6 +13,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "cohort/core/crc32c.h"
 #include "cohort/core/error.h"
 #include "cohort/core/files.h"
 #include "cohort/logging/describe_exception.h"
@@ -20,6 +24,13 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFormat = "cohort-checkpoint-v1";
+// The line before the archive: its CRC32C and length. LibTorch's zip reader
+// checks neither, so without it a flipped bit in a tensor loads silently.
+constexpr std::string_view kIntegrityMagic = "cohort-checkpoint-crc32c ";
+constexpr size_t kMaxIntegrityLine = 80;
+constexpr std::string_view kZipMagic("PK\x03\x04", 4);  // a checkpoint from before the integrity line
+// Far above any real run; a larger counter is damage, not progress.
+constexpr int64_t kMaxCounter = int64_t(1) << 48;
 
 std::vector<torch::Device> generator_devices() {
   std::vector<torch::Device> devices{torch::kCPU};
@@ -35,6 +46,52 @@ int64_t read_int(torch::serialize::InputArchive& archive, const char* key) {
   torch::Tensor value;
   archive.read(key, value);
   return value.item<int64_t>();
+}
+
+/// The refusal of a checkpoint file, in the one form every reason shares.
+InputError unreadable(const std::string& path, const std::string& reason) {
+  return InputError(fmt::format("{}: not a readable Cohort checkpoint ({}).", path, reason));
+}
+
+/// The archive inside `bytes` after checking its integrity line; `verified`
+/// says whether there was one (false: a checkpoint from before checksums).
+std::string_view verified_archive(std::string_view bytes, const std::string& path, bool& verified) {
+  verified = false;
+  if (bytes.substr(0, kZipMagic.size()) == kZipMagic) return bytes;
+  const size_t newline = bytes.substr(0, kMaxIntegrityLine).find('\n');
+  if (bytes.substr(0, kIntegrityMagic.size()) != kIntegrityMagic || newline == std::string_view::npos)
+    throw unreadable(path, "it does not start with a checkpoint's integrity line or a zip archive");
+  const std::string line(bytes.substr(kIntegrityMagic.size(), newline - kIntegrityMagic.size()));
+  unsigned crc = 0;
+  unsigned long long size = 0;
+  int used = 0;
+  if (std::sscanf(line.c_str(), "%8x %20llu%n", &crc, &size, &used) != 2 || size_t(used) != line.size())
+    throw unreadable(path, "its integrity line is damaged");
+  const auto archive = bytes.substr(newline + 1);
+  if (archive.size() != size)
+    throw unreadable(path, fmt::format("truncated or extended: it holds {} bytes after its integrity line, which "
+                                       "says {}",
+                                       archive.size(), size));
+  if (crc32c(archive) != crc)
+    throw unreadable(path, "checksum mismatch: its content does not match the CRC-32C it was written with, so "
+                           "the file is damaged; resume from an earlier checkpoint");
+  verified = true;
+  return archive;
+}
+
+/// Refuses a counter no run can have reached; `key` names it.
+int64_t checked_counter(int64_t value, const char* key, const std::string& path) {
+  if (value < 0 || value > kMaxCounter)
+    throw unreadable(path, fmt::format("{} is {}, outside 0..{}", key, value, kMaxCounter));
+  return value;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  if (!in) throw InputError(fmt::format("{}: cannot read the checkpoint.", path));
+  return bytes.str();
 }
 
 }  // namespace
@@ -82,24 +139,35 @@ void save_checkpoint(const std::string& path, const strategy::Strategy& strategy
   if (scaler) scaler->save(archive);
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomically(path, bytes.str());
+  const std::string content = bytes.str();
+  write_file_atomically(path, fmt::format("{}{:08x} {}\n", kIntegrityMagic, crc32c(content), content.size()) + content);
 }
 
 CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& strategy,
                                 precision::LossScaler* scaler) {
   if (!fs::is_regular_file(path)) throw InputError(fmt::format("{}: the checkpoint does not exist.", path));
+  return restore_checkpoint(read_file(path), path, strategy, scaler);
+}
+
+CheckpointState restore_checkpoint(const std::string& bytes, const std::string& path, strategy::Strategy& strategy,
+                                   precision::LossScaler* scaler) {
   torch::serialize::InputArchive archive;
   CheckpointState state;
+  const auto content = verified_archive(bytes, path, state.verified);
   try {
-    archive.load_from(path);
+    archive.load_from(content.data(), content.size());
     c10::IValue format, config;
     archive.read("format", format);
     if (!format.isString() || format.toStringRef() != kFormat) throw std::runtime_error("not a Cohort checkpoint");
-    state.epochs_done = read_int(archive, "epochs_done");
-    state.steps_done = read_int(archive, "steps_done");
+    state.epochs_done = checked_counter(read_int(archive, "epochs_done"), "epochs_done", path);
+    state.steps_done = checked_counter(read_int(archive, "steps_done"), "steps_done", path);
     // Absent from checkpoints written before fractional budgets: those were all at an epoch's end.
     torch::Tensor epoch_steps;
-    if (archive.try_read("epoch_steps_done", epoch_steps)) state.epoch_steps_done = epoch_steps.item<int64_t>();
+    if (archive.try_read("epoch_steps_done", epoch_steps))
+      state.epoch_steps_done = checked_counter(epoch_steps.item<int64_t>(), "epoch_steps_done", path);
+    if (state.epoch_steps_done > state.steps_done)
+      throw unreadable(path, fmt::format("epoch_steps_done ({}) exceeds steps_done ({})", state.epoch_steps_done,
+                                         state.steps_done));
     archive.read("config", config);
     state.config = config.toStringRef();
     c10::IValue callbacks;  // absent from checkpoints written before callbacks existed

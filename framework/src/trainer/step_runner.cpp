@@ -36,7 +36,9 @@ Stats StepRunner::run(const data::Batch& batch, strategy::Strategy& strategy, co
     // One collective per step: every rank learns whether any rank had a problem.
     if (!strategy.any_rank(tried.problem())) {
       clip_gradients(strategy);
+      updating_ = true;
       strategy.step();
+      updating_ = false;
       finish(tried, batch.size(), step);
       return tried.stats;
     }

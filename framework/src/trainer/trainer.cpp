@@ -9,8 +9,10 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include "cohort/memory/oom.h"
 #include "cohort/optim/optimizers.h"
 #include "cohort/trainer/checkpoint.h"
+#include "cohort/core/error.h"
 #include "cohort/core/run_layout.h"
 
 namespace cohort::trainer {
@@ -112,25 +114,32 @@ Stats Trainer::train_epoch(const data::DataLoader& train, int64_t end, int64_t s
   progress_.start(fmt::format("epoch {}/{}", epochs_done_ + 1, options_.epochs()), steps_per_epoch);
   const int64_t total_steps = steps_per_epoch * options_.epochs();
   auto stats = options_.task().new_stats();
-  while (epoch_steps_done_ < end) {
-    stop_if_asked(fit);
-    auto batch = pass->next();
-    if (!batch) {
-      epoch_steps_done_ = steps_per_epoch;
-      break;
+  try {
+    while (epoch_steps_done_ < end) {
+      stop_if_asked(fit);
+      auto batch = pass->next();
+      if (!batch) {
+        epoch_steps_done_ = steps_per_epoch;
+        break;
+      }
+      learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps, lr_scale_);
+      const auto step = step_runner_.run(*batch, strategy, options_.task(), steps_done_ + 1);
+      stats += step;
+      ++steps_done_;
+      ++epoch_steps_done_;
+      watch_memory();
+      progress_.update(epoch_steps_done_, stats, options_.task());
+      if (options_.callbacks().empty()) continue;
+      const StepEnd end_of_step{steps_done_,     epochs_done_ + 1, epoch_steps_done_, steps_per_epoch,
+                                step.mean_loss(), learning_rate_,   batch->size(),     step.samples == 0};
+      for_each_callback([&](Callback& callback) { callback.on_step_end(*this, end_of_step); });
+      if (stop_agreed(/*mid_epoch=*/true)) break;
     }
-    learning_rate_ = schedule_.apply(*optimizer_, steps_done_, steps_per_epoch, total_steps, lr_scale_);
-    const auto step = step_runner_.run(*batch, strategy, options_.task(), steps_done_ + 1);
-    stats += step;
-    ++steps_done_;
-    ++epoch_steps_done_;
-    watch_memory();
-    progress_.update(epoch_steps_done_, stats, options_.task());
-    if (options_.callbacks().empty()) continue;
-    const StepEnd end_of_step{steps_done_,     epochs_done_ + 1, epoch_steps_done_, steps_per_epoch,
-                              step.mean_loss(), learning_rate_,   batch->size(),     step.samples == 0};
-    for_each_callback([&](Callback& callback) { callback.on_step_end(*this, end_of_step); });
-    if (stop_agreed(/*mid_epoch=*/true)) break;
+  } catch (const StepError&) {
+    throw;  // already says which step and why
+  } catch (const std::exception&) {
+    if (!memory::is_out_of_memory(std::current_exception())) throw;
+    fail_out_of_memory(std::current_exception(), train.options().batch_size(), steps_per_epoch);
   }
   progress_.finish();
   return strategy.reduce(stats);
@@ -144,6 +153,35 @@ void Trainer::stop_if_asked(const FitOptions& fit) {
   throw TrainingStopped(fmt::format("training was stopped before step {} (epoch {}, step {} of it) because its "
                                     "stop condition was met",
                                     steps_done_ + 1, epochs_done_ + 1, epoch_steps_done_ + 1));
+}
+
+void Trainer::fail_out_of_memory(const std::exception_ptr& error, int64_t batch_size, int64_t steps_per_epoch) {
+  progress_.finish();
+  auto& strategy = *options_.strategy();
+  std::string saved;
+  if (step_runner_.updating())
+    saved = "no checkpoint was written: the parameters were being updated";
+  else if (strategy.ranks() > 1 || strategy.data_parallel_size() > 1)
+    saved = "no checkpoint was written: the other ranks cannot join in writing one now";
+  else if (options_.output_dir().empty() || options_.checkpoint_every() <= 0)
+    saved = "no checkpoint was written: this run writes none";
+  else {
+    const auto path = (fs::path(options_.output_dir()) / run_layout::kCheckpoints /
+                       checkpoint_name(epochs_done_, epoch_steps_done_, steps_per_epoch))
+                          .string();
+    try {
+      memory::release_memory();
+      save_checkpoint(path);
+      saved = fmt::format("the state after step {} is in {}; resume from it with less memory in use", steps_done_,
+                          path);
+    } catch (const std::exception&) {
+      saved = fmt::format("writing a checkpoint failed too ({})", memory::first_line(std::current_exception()));
+    }
+  }
+  throw StepError(fmt::format("training ran out of memory after step {} (epoch {}, {} of its {} steps; batches of {} "
+                              "examples in micro-batches of {}): {}; {}.",
+                              steps_done_, epochs_done_ + 1, epoch_steps_done_, steps_per_epoch, batch_size,
+                              step_runner_.micro_batch_size(batch_size), memory::first_line(error), saved));
 }
 
 void Trainer::watch_memory() {
@@ -190,6 +228,12 @@ std::vector<EpochResult> Trainer::fit(const data::DataLoader& whole_train, const
   int64_t steps_per_epoch = train.num_batches();
   if (options_.max_steps_per_epoch() > 0) steps_per_epoch = std::min(steps_per_epoch, options_.max_steps_per_epoch());
   const auto stop = stop_position(fit.until_epochs(), steps_per_epoch);
+  // A checkpoint taken part-way through an epoch is within it (0 at its end):
+  // beyond it, the loop below would train steps no epoch has.
+  if (!resumed_from_.empty() && epoch_steps_done_ >= steps_per_epoch)
+    throw InputError(fmt::format("{}: the checkpoint is {} steps into an epoch, but an epoch here has {} steps; "
+                                 "resume it with the batch size and data it was written with",
+                                 resumed_from_, epoch_steps_done_, steps_per_epoch));
   stop_reason_.clear();
   for_each_callback([&](Callback& callback) { callback.on_fit_begin(*this); });
   std::vector<EpochResult> results;
@@ -316,6 +360,9 @@ std::map<std::string, double> Trainer::metrics(const Stats& stats) const {
 void Trainer::resume(const std::string& checkpoint) {
   const auto path = resolve_checkpoint(checkpoint);
   const auto state = load_checkpoint(path, *options_.strategy(), step_runner_.loss_scaler());
+  if (!state.verified && is_writer())
+    log_->warn("{} was written before checkpoints carried a checksum: it is read unchecked", path);
+  resumed_from_ = path;
   epochs_done_ = state.epochs_done;
   epoch_steps_done_ = state.epoch_steps_done;
   steps_done_ = state.steps_done;

@@ -17,7 +17,7 @@ Dimension dimension_of(const Parameter& p, size_t index, Layout& layout) {
 }
 
 size_t level_index(const Parameter& p, const Json& value) {
-  const size_t index = p.index_of(value);  // an int below `low` wraps round to a huge index
+  const size_t index = p.index_of(value);  // throws std::out_of_range for a value that is no level
   if (index >= p.levels()) throw std::out_of_range("not a level");
   return index;
 }

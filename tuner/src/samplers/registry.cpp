@@ -12,13 +12,17 @@ using config::Json;
 using config::Range;
 using config::Schema;
 
+/// The most candidates a model-based proposal may score: each costs a density
+/// evaluation per observation, so more would stall the coordinator.
+constexpr double kMaxCandidates = 100000;
+
 Schema bohb_schema() {
   const BohbOptions defaults;
   return Schema()
       .number("top_fraction", defaults.top_fraction(), "share of the observations that form the good density",
               Range{0.0, 1.0, true, false})
       .integer("num_candidates", int64_t(defaults.num_candidates()), "candidates drawn per model-based proposal",
-               Range::at_least(1))
+               Range::between(1, kMaxCandidates))
       .number("random_fraction", defaults.random_fraction(), "share of proposals drawn from the prior regardless",
               Range::between(0, 1))
       .number("bandwidth_factor", defaults.bandwidth_factor(),
@@ -45,7 +49,7 @@ Schema tpe_schema() {
       .integer("startup_trials", int64_t(defaults.startup_trials()), "prior draws before the model",
                Range::at_least(0))
       .integer("num_candidates", int64_t(defaults.num_candidates()), "candidates drawn per proposal",
-               Range::at_least(1))
+               Range::between(1, kMaxCandidates))
       .number("gamma_fraction", defaults.gamma_fraction(), "share of each budget's observations that are good",
               Range{0.0, 1.0, true, false})
       .number("prior_weight", defaults.prior_weight(), "weight of the prior kernel", Range::positive())

@@ -442,7 +442,10 @@ void TpeSampler::rebuild() {
   const double reference = *reference_budget();
   const auto& layout = state_->layout;
   std::vector<Kernel> good, bad;
-  for (const auto& [budget, points] : state_->points) {
+  for (const auto& entry : state_->points) {
+    // Not a structured binding: C++17 lets no lambda (kernel, below) capture one, and clang holds to that.
+    const double budget = entry.first;
+    const auto& points = entry.second;
     // Budgets at or above the reference weigh 1; below it, by relative cost.
     const double weight = budget >= reference || reference <= 0.0 || budget <= 0.0
                               ? 1.0

@@ -85,7 +85,12 @@ Json Parameter::level(size_t index) const {
 }
 
 size_t Parameter::index_of(const Json& value) const {
-  if (kind == Kind::kInt) return size_t(value.get<int64_t>() - int64_t(low));
+  if (kind == Kind::kInt) {
+    // A value from elsewhere (a journal, a user's C++) may be anything: compare before subtracting, so nothing wraps.
+    if (!value.is_number_integer() || value.get<double>() < low || value.get<double>() > high)
+      throw std::out_of_range("value " + value.dump() + " is not one of " + path + "'s");
+    return size_t(value.get<int64_t>() - int64_t(low));
+  }
   const auto found = std::find(values.begin(), values.end(), value);
   if (found == values.end()) throw std::out_of_range("value " + value.dump() + " is not one of " + path + "'s");
   return size_t(found - values.begin());

@@ -18,17 +18,28 @@ namespace cohort::config {
 using Json = nlohmann::json;
 
 /// The allowed values of a numeric key. Bounds are inclusive unless marked open.
+/// A side left open is still bounded by the key's type: an integer key holds
+/// a 32-bit value (a wide one, such as a seed, any int64), a number key a
+/// finite value a float32 holds (|x| <= 3.4e38), as LibTorch computes in it.
 struct Range {
   std::optional<double> min;
   std::optional<double> max;
   bool min_open = false;
   bool max_open = false;
+  /// Integer keys only: bounded by int64 instead of int32 (seeds, counts of bytes).
+  bool wide = false;
 
   static Range at_least(double low) { return Range{low, std::nullopt, false, false}; }
   static Range positive() { return Range{0.0, std::nullopt, true, false}; }
   static Range between(double low, double high) { return Range{low, high, false, false}; }
   /// [0, 1): a share of something that cannot be all of it.
   static Range fraction() { return Range{0.0, 1.0, false, true}; }
+  /// This range for an integer key that may use all of int64.
+  Range widened() const {
+    Range copy = *this;
+    copy.wide = true;
+    return copy;
+  }
 
   bool contains(double value) const;
   /// "at least 1", "greater than 0", "between 0 and 1", ... ("any" when unbounded).

@@ -49,7 +49,9 @@ struct DataLoaderOptions {
 class Epoch {
  public:
   /// Batches [first_batch, num_batches) of `order`; those before first_batch
-  /// are never built (a run resumed in the middle of an epoch).
+  /// are never built (a run resumed in the middle of an epoch). When the
+  /// system cannot start all options.num_workers() threads, those started are
+  /// stopped and cohort::InputError says how many could start.
   Epoch(std::shared_ptr<const Dataset> dataset, torch::Tensor order, const DataLoaderOptions& options,
         int64_t num_batches, int64_t first_batch = 0);
   ~Epoch();
@@ -64,6 +66,8 @@ class Epoch {
  private:
   Batch build(int64_t index) const;
   void work();
+  /// Tells the workers to stop and joins them.
+  void stop_workers();
 
   std::shared_ptr<const Dataset> dataset_;
   torch::Tensor order_;

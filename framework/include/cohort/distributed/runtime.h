@@ -3,6 +3,7 @@
 // rank on the node, and the world communicator for a device type.
 
 #include <memory>
+#include <vector>
 
 #include <torch/types.h>
 
@@ -20,7 +21,16 @@ namespace cohort::distributed {
 /// level (to try them, or to measure what MULTIPLE costs). Below MULTIPLE the
 /// MPI back-end serialises its calls behind a lock (SERIALIZED) or refuses
 /// calls from other threads than this one (FUNNELED), and warns once.
+/// MPI start-up is watched: when MPI_Init and the job-wide set-up after it
+/// have not finished within set_startup_timeout()'s seconds (a rank stopped,
+/// crashed or never started holds every other rank inside MPI_Init), the
+/// process says so in one line on stderr and exits with status 1.
 void initialize(int* argc = nullptr, char*** argv = nullptr, bool force = false);
+
+/// Seconds MPI start-up may take before initialize() gives up (default
+/// kDefaultTimeoutSeconds, the collectives' own default; a program sets its
+/// config's timeout_s). Only a call before initialize() has an effect.
+void set_startup_timeout(double seconds);
 
 /// Whether MPI is up (initialize() found a launcher or was forced).
 bool mpi_active();
@@ -41,6 +51,15 @@ int local_size();
 /// process. Built once per device type and shared; `options` count on the
 /// first call only.
 std::shared_ptr<Communicator> world(torch::DeviceType device = torch::kCPU, CommunicatorOptions options = {});
+
+/// A fresh MPI communicator over the world ranks `world_ranks` (ascending;
+/// this rank among them), made from MPI_COMM_WORLD by those ranks alone
+/// (MPI_Comm_create_group; `tag` tells apart the ones a rank makes at once):
+/// collective over them only, and independent of every other communicator,
+/// so a trial group whose old communicator was left with collectives that
+/// will never finish gets a clean one. Throws as make_mpi_communicator().
+std::shared_ptr<Communicator> make_mpi_group_communicator(const std::vector<int>& world_ranks, int tag,
+                                                         CommunicatorOptions options = {});
 
 /// A fresh MPI communicator over the ranks of `ranks` (its own duplicate of
 /// that MPI communicator; null = every rank of the job, a duplicate of

@@ -26,7 +26,9 @@
 // after it. See docs/distributed.md.
 
 #include <chrono>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <thread>
 
@@ -96,6 +98,26 @@ class Backoff {
   std::optional<Clock::time_point> idle_since_;
   std::chrono::microseconds sleep_{0};
 };
+
+/// Thrown by a collective's wait that gave up because the wait interrupt
+/// (set_wait_interrupt) gave a reason; what() is that reason.
+class WaitInterrupted : public std::runtime_error {
+ public:
+  explicit WaitInterrupted(const std::string& reason) : std::runtime_error(reason) {}
+};
+
+/// The reason to give up every wait now, or nullopt to go on waiting.
+using WaitInterrupt = std::function<std::optional<std::string>()>;
+
+/// Installs `interrupt` (empty: none) for every host-side wait of an MPI
+/// collective in this process. A sweep uses it to end a trial's collectives
+/// when another rank of the trial's group has failed, rather than leave them
+/// to the watchdog, which would end the whole job.
+void set_wait_interrupt(WaitInterrupt interrupt);
+
+/// Throws WaitInterrupted when the installed interrupt gives a reason. Asks
+/// it at most every few milliseconds per thread (it may probe for messages).
+void check_wait_interrupt();
 
 /// Polls `done` with a communication Backoff until it returns true; past
 /// `deadline` calls `expire` (which normally aborts the job and does not

@@ -25,11 +25,16 @@ struct CheckpointState {
   std::string config;  // the job's JSON config, so a checkpoint explains itself
   /// The Trainer's callbacks' states as a JSON object {name: state} ("{}" when none).
   std::string callbacks = "{}";
+  /// Whether the file's CRC32C was checked on load: false only for a
+  /// checkpoint written before checkpoints carried one (read unchecked).
+  bool verified = true;
 };
 
 /// Writes `strategy`'s state, `state` and the RNG states to `path`: first to a
 /// temporary file beside it, flushed to disk, then renamed over `path`, so a
-/// crash never leaves a half-written checkpoint.
+/// crash never leaves a half-written checkpoint. The file is one integrity
+/// line ("cohort-checkpoint-crc32c <crc32c hex> <bytes>") and then LibTorch's
+/// archive, so that load_checkpoint() refuses a flipped bit anywhere in it.
 /// With `scaler` (fp16), its loss scale is saved too, so a resumed run scales
 /// the next steps' losses as the uninterrupted run would.
 void save_checkpoint(const std::string& path, const strategy::Strategy& strategy, const CheckpointState& state,
@@ -37,9 +42,17 @@ void save_checkpoint(const std::string& path, const strategy::Strategy& strategy
 
 /// Restores what save_checkpoint() wrote into `strategy`, the RNGs and, when
 /// given and saved, `scaler`. A missing or unreadable file raises
-/// cohort::InputError naming it.
+/// cohort::InputError naming it, and so do a CRC32C or length that does not
+/// match the content, and counters no run can have (negative, or more steps in
+/// the epoch than in the run). A checkpoint written before the integrity line
+/// (a bare zip archive) is read unchecked, with `verified` false.
 CheckpointState load_checkpoint(const std::string& path, strategy::Strategy& strategy,
                                 precision::LossScaler* scaler = nullptr);
+
+/// load_checkpoint() on the file's bytes already in memory, `path` naming it
+/// in messages (the fuzz target calls this).
+CheckpointState restore_checkpoint(const std::string& bytes, const std::string& path, strategy::Strategy& strategy,
+                                   precision::LossScaler* scaler = nullptr);
 
 /// Refuses (cohort::InputError) a saved module state that does not fit
 /// `module`: the first parameter, buffer or submodule (by its dotted path) that

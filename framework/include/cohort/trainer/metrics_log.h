@@ -13,7 +13,8 @@ class MetricsLog {
   /// Opens `path` (creating its directory). `append` keeps earlier lines, as a
   /// resumed run does; otherwise the file starts empty.
   MetricsLog(const std::string& path, bool append);
-  /// Writes `record` as one line and flushes it.
+  /// Writes `record` as one line and flushes it; std::runtime_error naming the
+  /// file and the reason (e.g. "No space left on device") when that fails.
   void write(const nlohmann::json& record);
   const std::string& path() const { return path_; }
 

@@ -101,6 +101,11 @@ class StepRunner {
   /// clip_grad_norm is set).
   double grad_norm() const { return grad_norm_; }
 
+  /// True while, or when an error left, the optimizer part-way through
+  /// updating the parameters: the model is then neither before nor after the
+  /// step, and not worth a checkpoint.
+  bool updating() const { return updating_; }
+
  private:
   /// What one try at the step found.
   struct Attempt {
@@ -128,6 +133,7 @@ class StepRunner {
   std::unique_ptr<precision::LossScaler> scaler_;
   int64_t parts_ = 1;
   int64_t shrinks_ = 0;
+  bool updating_ = false;
   bool announce_size_ = false;
   int64_t skipped_nonfinite_ = 0;
   int64_t skipped_overflow_ = 0;

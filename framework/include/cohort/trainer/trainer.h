@@ -217,6 +217,11 @@ class Trainer {
   void stop_if_asked(const FitOptions& fit);
   /// After each step: the leak check, and a memory report when one was asked for.
   void watch_memory();
+  /// Ends training that ran out of memory outside a step's forward and
+  /// backward passes (where StepRunner shrinks the micro-batch): a StepError
+  /// saying where, and a checkpoint of the last completed step when the state
+  /// is consistent and this rank alone holds it.
+  [[noreturn]] void fail_out_of_memory(const std::exception_ptr& error, int64_t batch_size, int64_t steps_per_epoch);
   void record(const EpochResult& result);
   /// `loader` as this rank's shard when the strategy splits the data and the
   /// loader does not (kept in `holder`); refuses a loader sharded otherwise.
@@ -246,6 +251,7 @@ class Trainer {
   Progress progress_;
   std::unique_ptr<MetricsLog> metrics_;
   bool resumed_ = false;
+  std::string resumed_from_;  // the checkpoint resume() read, for fit()'s check of its position
   int64_t epochs_done_ = 0;
   int64_t epoch_steps_done_ = 0;
   int64_t steps_done_ = 0;

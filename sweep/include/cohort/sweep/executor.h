@@ -94,6 +94,21 @@ class MpiExecutor {
   SweepSummary run_in_process(Study& study, Evaluator& evaluator);
   void lead(Evaluator& evaluator);
   void follow(Evaluator& evaluator);
+  /// Runs the assignment's trial on this rank of the group. While it runs, a
+  /// failure notice from another rank of the group (its trial failed here)
+  /// interrupts this rank's collectives, so the trial fails on every rank
+  /// instead of waiting for the watchdog to end the sweep; a failure here
+  /// sends that notice to the others. Sets trial_failed_. `report` answers
+  /// the trial's intermediate values (the leader's asks the coordinator; the
+  /// other ranks have none).
+  Result run_trial(Evaluator& evaluator, const Json& assignment,
+                   std::function<bool(double budget, double value)> report = {});
+  /// The failure notice of trial `trial_id` from another rank of the group,
+  /// if one has arrived (notices of earlier trials are dropped).
+  std::optional<std::string> failure_notice(int64_t trial_id);
+  /// Replaces the group's communicator after a failed trial: the old one may
+  /// hold collectives that will never finish. Collective over the group.
+  void regroup();
   /// The trial and context an assignment message carries.
   TrialContext context_of(const Json& assignment) const;
   /// Adds what every rank of the group must agree on (directories, deadline)
@@ -104,6 +119,8 @@ class MpiExecutor {
   int rank_ = 0;
   int world_size_ = 1;
   int leader_ = 0;  // world rank of this rank's group leader
+  std::vector<int> members_;  // world ranks of this rank's group, leader first
+  bool trial_failed_ = false;  // the last trial failed on this rank (here, or by another's notice)
   std::shared_ptr<distributed::Communicator> group_;
   std::unique_ptr<distributed::MessageChannel> channel_;
 };

@@ -9,6 +9,19 @@
 #include "mpi_support.h"
 
 namespace cohort::distributed::detail {
+namespace {
+
+// Each row: kSlots collective numbers, then the heartbeat.
+constexpr uint64_t kRowLength = ArrivalBoard::kSlots + 1;
+
+uint64_t now_ms() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now().time_since_epoch())
+                      .count());
+}
+
+}  // namespace
+
 ArrivalBoard::ArrivalBoard() {
   int world_rank = 0, world_size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
@@ -22,11 +35,12 @@ ArrivalBoard::ArrivalBoard() {
   MPI_Comm_size(node_, &node_size);
 
   uint64_t* row = nullptr;
-  problem_ = mpi_error(MPI_Win_allocate_shared(static_cast<MPI_Aint>(kSlots * sizeof(uint64_t)), sizeof(uint64_t),
+  problem_ = mpi_error(MPI_Win_allocate_shared(static_cast<MPI_Aint>(kRowLength * sizeof(uint64_t)), sizeof(uint64_t),
                                                  MPI_INFO_NULL, node_, &row, &window_),
                          "MPI_Win_allocate_shared");
   if (!problem_.empty()) return;
   std::memset(row, 0, kSlots * sizeof(uint64_t));  // slot value 0: no collective started yet
+  row[kSlots] = now_ms();
   rows_.resize(node_size);
   for (int rank = 0; rank < node_size && problem_.empty(); ++rank) {
     MPI_Aint bytes = 0;
@@ -49,11 +63,42 @@ ArrivalBoard::ArrivalBoard() {
 
   // Every row is zeroed before anyone can read it.
   MPI_Barrier(node_);
+  if (problem_.empty()) beater_ = std::thread([this] { beat(); });
 }
 
 ArrivalBoard::~ArrivalBoard() { release(); }
 
+void ArrivalBoard::beat() {
+  uint64_t* heartbeat = rows_[own_node_rank_] + kSlots;
+  std::unique_lock<std::mutex> lock(beat_mutex_);
+  uint64_t previous = now_ms();
+  while (!stop_beating_) {
+    const uint64_t now = now_ms();
+    if (now - previous > uint64_t(kStale.count())) resumed_at_ms_.store(now);  // this process was stopped
+    previous = now;
+    __atomic_store_n(heartbeat, now, __ATOMIC_RELEASE);
+    beat_stop_.wait_for(lock, kBeat, [this] { return stop_beating_; });
+  }
+}
+
+bool ArrivalBoard::resumed_recently() {
+  if (!problem_.empty() || rows_.empty()) return false;
+  // Its own heartbeat still old: continued so recently that the heartbeat
+  // thread has not run yet. Or that thread saw the gap a moment ago.
+  const uint64_t beat = __atomic_load_n(rows_[own_node_rank_] + kSlots, __ATOMIC_ACQUIRE);
+  const uint64_t now = now_ms();
+  if (now > beat && now - beat > uint64_t(kStale.count())) return true;
+  const uint64_t resumed = resumed_at_ms_.load();
+  return resumed > 0 && now - resumed < 1000;
+}
+
 void ArrivalBoard::release() {
+  {
+    std::lock_guard<std::mutex> lock(beat_mutex_);
+    stop_beating_ = true;
+  }
+  beat_stop_.notify_all();
+  if (beater_.joinable()) beater_.join();
   std::lock_guard<std::mutex> lock(mutex_);
   if (mpi_finalized()) return;
   if (window_ != MPI_WIN_NULL) {
@@ -95,7 +140,7 @@ ArrivalBoard::Record ArrivalBoard::record(MPI_Comm comm) {
     if (node_rank < 0)
       ++record.off_node_;
     else
-      record.members_.emplace_back(r, rows_[node_rank] + slot);
+      record.members_.push_back({r, rows_[node_rank] + slot, rows_[node_rank] + kSlots});
   }
   return record;
 }
@@ -111,22 +156,33 @@ void ArrivalBoard::Record::arrive(uint64_t sequence) const {
 
 std::string ArrivalBoard::Record::missing(uint64_t sequence) const {
   if (!own_) return fmt::format("which ranks have not arrived is unknown ({})", unknown_);
-  std::vector<std::pair<int, uint64_t>> behind;
-  for (const auto& [rank, slot] : members_) {
-    const uint64_t reached = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-    if (reached < sequence) behind.emplace_back(rank, reached);
+  std::vector<std::string> behind, stopped;
+  const uint64_t now = now_ms();
+  for (const auto& member : members_) {
+    const uint64_t reached = __atomic_load_n(member.slot, __ATOMIC_ACQUIRE);
+    const uint64_t beat = __atomic_load_n(member.heartbeat, __ATOMIC_ACQUIRE);
+    const bool is_stopped = now > beat && now - beat > uint64_t(kStale.count());
+    const auto silence = is_stopped ? fmt::format(", no sign of life for {:.1f} s: stopped or frozen",
+                                                  double(now - beat) / 1000.0)
+                                    : std::string();
+    if (reached < sequence)
+      behind.push_back(fmt::format("{} (still at #{}{})", member.rank, reached, silence));
+    else if (is_stopped)
+      stopped.push_back(fmt::format("{} (arrived, then no sign of life for {:.1f} s: stopped or frozen)",
+                                    member.rank, double(now - beat) / 1000.0));
   }
-  const std::string unseen =
-      off_node_ > 0 ? fmt::format("{} rank(s) on other nodes cannot be seen from here", off_node_) : "";
-  if (behind.empty()) {
-    if (!unseen.empty()) return "every rank on this node has arrived; " + unseen;
-    return "every rank has arrived (the operation is slow or stuck inside MPI or the device)";
+  std::vector<std::string> parts;
+  auto list = [](const char* one, const char* many, const std::vector<std::string>& ranks) {
+    return fmt::format("{}{}", ranks.size() == 1 ? one : many, fmt::join(ranks, ", "));
+  };
+  if (!behind.empty()) parts.push_back(list("not arrived: rank ", "not arrived: ranks ", behind));
+  if (!stopped.empty()) parts.push_back(list("stopped: rank ", "stopped: ranks ", stopped));
+  if (off_node_ > 0) parts.push_back(fmt::format("{} rank(s) on other nodes cannot be seen from here", off_node_));
+  if (behind.empty() && stopped.empty()) {
+    if (off_node_ > 0) return "every rank on this node has arrived and is running; " + parts.back();
+    return "every rank has arrived and is running (the operation is slow or stuck inside MPI or the device)";
   }
-  std::string text = behind.size() == 1 ? "not arrived: rank " : "not arrived: ranks ";
-  for (size_t i = 0; i < behind.size(); ++i)
-    text += fmt::format("{}{} (still at #{})", i ? ", " : "", behind[i].first, behind[i].second);
-  if (!unseen.empty()) text += "; " + unseen;
-  return text;
+  return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 }  // namespace cohort::distributed::detail

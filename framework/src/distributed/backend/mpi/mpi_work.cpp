@@ -6,6 +6,13 @@
 #include "mpi_support.h"
 
 namespace cohort::distributed::detail {
+namespace {
+
+// Longer than any pause between two polls of a wait (Backoff sleeps at most
+// milliseconds), shorter than any sensible timeout_s.
+constexpr std::chrono::milliseconds kOwnGap{500};
+
+}  // namespace
 
 MpiWork::MpiWork(std::shared_ptr<const MpiContext> context, const OperationInfo& operation)
     : context_(std::move(context)),
@@ -17,6 +24,13 @@ MpiWork::~MpiWork() {
   if (done_.load(std::memory_order_acquire) || requests_.empty() || mpi_finalized()) return;
   try {
     wait();
+  } catch (const WaitInterrupted&) {
+    // Given up (a sweep's trial whose group lost a rank): MPI may still write
+    // into the buffers of the request it holds, so they stay alive until exit.
+    static std::mutex mutex;
+    static auto* abandoned = new std::vector<torch::Tensor>();
+    std::lock_guard<std::mutex> lock(mutex);
+    abandoned->insert(abandoned->end(), tensors_.begin(), tensors_.end());
   } catch (...) {
     // An MPI error in a destructor has nowhere to go; the wait() that would
     // have reported it was never made.
@@ -29,13 +43,31 @@ MPI_Request* MpiWork::add_request() {
 }
 
 void MpiWork::wait() {
+  auto last = Clock::now();
   // Locked per poll, not per wait: another thread's is_completed() stays quick.
   poll_until(
-      [this] {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return poll();
+      [this, &last] {
+        // Polls come every few milliseconds at most: a longer gap, between two
+        // polls or inside one, means this process itself did not run (stopped,
+        // e.g. by SIGSTOP, or frozen). That time is not the collective's fault,
+        // so the deadline moves by it; otherwise a stopped rank, once
+        // continued, would blame the others.
+        auto account = [this, &last] {
+          const auto now = Clock::now();
+          if (now - last > kOwnGap) deadline_ += now - last;
+          last = now;
+        };
+        account();
+        check_wait_interrupt();  // a failed rank of a sweep's trial group: give the trial up
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          if (poll()) return true;
+        }
+        account();
+        if (last > deadline_) expire();
+        return false;
       },
-      deadline_, [this] { expire(); });
+      Clock::time_point::max(), [] {});
 }
 
 bool MpiWork::is_completed() {
@@ -74,6 +106,13 @@ void MpiWork::finish() {
 }
 
 void MpiWork::expire() {
+  // This process itself was stopped and has just been continued: the time
+  // it did not run is not the collective's fault. It gets a new deadline.
+  if (ArrivalBoard* board = arrival_board(); board && board->resumed_recently()) {
+    deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(context_->where.timeout_s));
+    return;
+  }
   const std::string arrivals = operation_.sequence > 0 ? context_->arrivals.missing(operation_.sequence)
                                                       : point_to_point_arrivals(operation_);
   abort_job(timeout_message(operation_, context_->where, arrivals));

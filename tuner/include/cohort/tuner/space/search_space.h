@@ -17,6 +17,11 @@ namespace cohort::tuner {
 
 class SearchSpace {
  public:
+  /// The most points grid() enumerates, and the most values one choice,
+  /// ordinal or grid parameter lists: bounds that stop a space from
+  /// exhausting memory or time before the sweep starts.
+  static constexpr size_t kMaxGridPoints = 100000;
+
   SearchSpace() = default;
 
   /// Reads a space. Invalid entries (low >= high, a log bound <= 0, an empty
@@ -31,8 +36,11 @@ class SearchSpace {
   Json sample(Rng& rng) const;
 
   /// The Cartesian product of every parameter's values, in a fixed order (the
-  /// last parameter varies fastest). Floats cannot be gridded: cohort::InputError.
+  /// last parameter varies fastest). Floats cannot be gridded, nor more than
+  /// kMaxGridPoints points: cohort::InputError.
   std::vector<Json> grid() const;
+  /// How many points grid() gives, refused as grid() refuses, without building them.
+  size_t grid_size() const;
 
   const std::vector<Parameter>& parameters() const { return parameters_; }
   size_t size() const { return parameters_.size(); }

@@ -12,9 +12,14 @@ namespace cohort::tuner {
 class Journal {
  public:
   /// Opens `path` for appending, creating it (and its directory) if needed,
-  /// and reads the records already there. A last line cut short by a crash is
-  /// dropped and cut from the file; any other unreadable line raises
-  /// cohort::InputError naming the file and the line. With `sync`, append()
+  /// and reads the records already there. Every line carries its record's
+  /// CRC32C (as a first key, "crc32c"), checked here. A last line cut short by
+  /// a kill (no newline: each record is written whole, newline last) is
+  /// dropped and cut from the file; any complete line that is unreadable or
+  /// does not match its checksum raises cohort::InputError naming the file and
+  /// the line. Lines without a
+  /// checksum, written by an older Cohort, are read unchecked, but only before
+  /// the first line that has one. With `sync`, append()
   /// also waits for the disk (fsync), not just the operating system. The file
   /// is locked (flock) while the journal is open: a second Journal on it, in
   /// this process or another, raises cohort::InputError saying so.
@@ -43,9 +48,18 @@ class Journal {
 
   const std::string& path() const { return path_; }
 
+  /// How many of existing() had no checksum (an older Cohort wrote them).
+  size_t unchecked_records() const { return unchecked_; }
+
  private:
+  /// The record on line `line` (its text without the newline), checked:
+  /// InputError naming the file and line when it is damaged.
+  nlohmann::json parse_line(const std::string& text, size_t line);
+
   /// Opens the file for appending and takes its lock, or throws.
   void open_locked();
+  /// Reads the records already in the file into existing_, cutting a torn tail.
+  void read_existing();
 
   std::string path_;
   bool sync_;
@@ -53,6 +67,8 @@ class Journal {
   bool unsynced_ = false;  // records written since the last fdatasync
   int fd_ = -1;
   std::vector<nlohmann::json> existing_;
+  bool checksummed_ = false;  // some line of the file carries a checksum
+  size_t unchecked_ = 0;
 };
 
 }  // namespace cohort::tuner
