@@ -121,6 +121,8 @@ class Study {
   std::optional<Trial> next_trial();
   std::optional<int64_t> new_config(double budget);
   Trial start(Trial trial);
+  /// Replays one journal record (`where`: its file and line, for messages).
+  void replay_record(const Json& record, const std::string& where);
   void settle(int64_t trial_id, const Result& result, double finished_at);
   bool limits_reached() const;
 
