@@ -63,29 +63,16 @@ void Study::open_journal() {
 void Study::replay(const std::vector<Json>& records) {
   replaying_ = true;
   for (size_t i = 1; i < records.size(); ++i) {
-    const auto& record = records[i];
-    const auto event = record.value("event", "");
     const auto where = fmt::format("{}: line {}", journal_->path(), i + 1);
-    if (event == "ask") {
-      const auto& recorded = record.at("trial");
-      auto trial = next_trial();
-      if (!trial || trial_to_json(*trial) != recorded)
-        throw InputError(where + ": the sweep now proposes a different trial than the journal recorded (was the "
-                                 "sweep's code or config changed?).");
-      start(*trial);
-      trials_.at(trial->id).submitted = record.value("time", 0.0);
-    } else if (event == "tell") {
-      const auto id = record.at("trial_id").get<int64_t>();
-      if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
-        throw InputError(where + fmt::format(": a result for trial {}, which is not running (the file is damaged).", id));
-      settle(id, result_from_json(record), record.value("time", 0.0));
-    } else if (event == "report") {
-      const auto id = record.at("trial_id").get<int64_t>();
-      if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
-        throw InputError(where + fmt::format(": a report of trial {}, which is not running (the file is damaged).", id));
-      judge(trials_.at(id).trial, record.at("budget").get<double>(), record.at("value").get<double>());
-    } else {
-      throw InputError(where + fmt::format(": unknown event \"{}\".", event));
+    try {
+      replay_record(records[i], where);
+    } catch (const nlohmann::json::exception& error) {
+      // A record with a key missing or of the wrong type (a journal edited by
+      // hand, or one from before checksums): nlohmann's text, without its tag.
+      std::string reason = error.what();
+      if (const auto tag_end = reason.find("] "); reason.rfind("[json.exception", 0) == 0 && tag_end != std::string::npos)
+        reason = reason.substr(tag_end + 2);
+      throw InputError(fmt::format("{}: not a record this sweep can replay ({}).", where, reason));
     }
   }
   replaying_ = false;
@@ -94,6 +81,31 @@ void Study::replay(const std::vector<Json>& records) {
     if (record.state != TrialState::kRunning) continue;
     record.state = TrialState::kPending;
     resumed_.push_back(record.trial);
+  }
+}
+
+void Study::replay_record(const Json& record, const std::string& where) {
+  const auto event = record.value("event", "");
+  if (event == "ask") {
+    const auto& recorded = record.at("trial");
+    auto trial = next_trial();
+    if (!trial || trial_to_json(*trial) != recorded)
+      throw InputError(where + ": the sweep now proposes a different trial than the journal recorded (was the "
+                               "sweep's code or config changed?).");
+    start(*trial);
+    trials_.at(trial->id).submitted = record.value("time", 0.0);
+  } else if (event == "tell") {
+    const auto id = record.at("trial_id").get<int64_t>();
+    if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
+      throw InputError(where + fmt::format(": a result for trial {}, which is not running (the file is damaged).", id));
+    settle(id, result_from_json(record), record.value("time", 0.0));
+  } else if (event == "report") {
+    const auto id = record.at("trial_id").get<int64_t>();
+    if (!trials_.count(id) || trials_.at(id).state != TrialState::kRunning)
+      throw InputError(where + fmt::format(": a report of trial {}, which is not running (the file is damaged).", id));
+    judge(trials_.at(id).trial, record.at("budget").get<double>(), record.at("value").get<double>());
+  } else {
+    throw InputError(where + fmt::format(": unknown event \"{}\".", event));
   }
 }
 

@@ -129,6 +129,8 @@ class Study {
   std::optional<Trial> next_trial();
   std::optional<int64_t> new_config(double budget);
   Trial start(Trial trial);
+  /// Replays one journal record (`where`: its file and line, for messages).
+  void replay_record(const Json& record, const std::string& where);
   void settle(int64_t trial_id, const Result& result, double finished_at);
   bool judge(const Trial& trial, double budget, double value);
   bool limits_reached() const;
