@@ -46,7 +46,7 @@ for target in $targets; do
     { tail -n 30 "$build/build-$target.log" >&2; exit 1; }
   work=$build/fuzz/$target
   mkdir -p "$work/corpus"
-  log=$work/run.log
+  log=$work/run-$(date +%Y%m%dT%H%M%S).log
   # shellcheck disable=SC2086
   "$build/bin/fuzz_$target" -max_total_time="$seconds" -print_final_stats=1 -artifact_prefix="$work/" \
     -timeout=10 -rss_limit_mb=4096 -max_len=8192 ${FUZZ_FLAGS:-} "$work/corpus" "$root/tests/fuzz/corpus/$target" \

@@ -89,7 +89,7 @@ TEST_CASE("a directory given as a config is called one", "[config][input]") {
              Equals(directory + ": is a directory, not a config file."));
 }
 
-TEST_CASE("--set refuses what would break later, and reads everything else", "[config][input]") {
+TEST_CASE("an override (--set) refuses what would break later, and reads everything else", "[config][input]") {
   Json config = Json::object();
   CHECK_THAT(error_of([&] { cohort::config::apply_override(config, "output_dir=\xff"); }),
              Contains("not valid UTF-8 text"));
