@@ -5,6 +5,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
@@ -252,6 +253,20 @@ void check_model_fits(torch::nn::AnyModule& model, const data::TensorDataset& tr
                                  output.size(1), classes, classes - 1, classes));
 }
 
+/// The batch tensors the model takes. model_parallel and pipeline pass one
+/// tensor from stage to stage, so a text model gets its token ids alone (it
+/// then ends each text at its first <pad>, the same result); other data with
+/// several inputs is refused before training.
+std::vector<std::string> model_inputs(const data::Dataset& train, const strategy::Strategy& strategy, bool text) {
+  auto inputs = train.input_names();
+  const bool staged = strategy.name() == "model_parallel" || strategy.name() == "pipeline";
+  if (!staged || inputs.size() == 1) return inputs;
+  if (text) return {inputs.front()};
+  throw InputError(fmt::format("\"strategy.name\" {} passes one tensor from stage to stage, but the data gives the "
+                               "model {} ({}); use single, ddp or data_parallel for it.",
+                               strategy.name(), inputs.size(), fmt::join(inputs, ", ")));
+}
+
 }  // namespace
 
 Schema training_schema() {
@@ -367,7 +382,7 @@ TrainingJob::TrainingJob(Json config, std::string source, JobContext context,
   const models::ModelInputs inputs{data_.train->sample_shape(), data_.train->num_classes(),
                                    text ? text->size() : 0, text ? text::Vocabulary::kPadding : -1};
   auto model = named([&] { return models::model_registry().create(config_.at("model"), inputs); });
-  const auto task = named([&] { return make_task(config_, data_.train->input_names()); });
+  const auto task = named([&] { return make_task(config_, model_inputs(*data_.train, *strategy, text != nullptr)); });
   auto callbacks = make_callbacks(config_);
   // The vocabulary travels in checkpoints: a resume under another one is refused.
   if (text) callbacks.push_back(std::make_shared<trainer::VocabularyCallback>(text));
