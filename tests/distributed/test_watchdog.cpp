@@ -134,7 +134,7 @@ TEST_CASE("arrival board: names the ranks on this node that are behind", "[watch
   MPI_Barrier(comm);
   const auto missing = record.missing(2);
   if (rank == 0 || size == 1)
-    CHECK(missing == "every rank has arrived (the operation is slow or stuck inside MPI or the device)");
+    CHECK(missing == "every rank has arrived and is running (the operation is slow or stuck inside MPI or the device)");
   else
     CHECK(missing == "not arrived: rank 0 (still at #1)");
   if (size > 2) CHECK(record.missing(static_cast<uint64_t>(size + 1)).find("not arrived: ranks ") == 0);
