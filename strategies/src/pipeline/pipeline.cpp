@@ -137,14 +137,16 @@ trainer::Stats Pipeline::forward_micro_batch(const std::vector<data::Batch>& mic
 
 torch::Tensor Pipeline::run_stage(const torch::Tensor& input, const strategy::MicroStep& micro_step) {
   const auto& device = pipeline_options_.device();
-  const auto input_name = link_->first() ? std::string("the model's input") : fmt::format("stage {}'s input", stage());
-  // A size mismatch names the layer by its path in the whole model, as under single.
+  // A size mismatch names the layer by its path in the whole model, as under
+  // single; the sentence is built only then, not on every micro-batch.
   return models::explain_shape_errors_with(
       [&] {
         precision::AutocastGuard autocast(device.type(), micro_step.autocast);
         return stage_->forward(input);
       },
       [&](const std::string& message) {
+        const auto input_name =
+            link_->first() ? std::string("the model's input") : fmt::format("stage {}'s input", stage());
         const auto sentence = models::describe_layers_error(*model_.ptr(), stage_, input, input_name);
         return sentence.empty() ? message : sentence;
       });
