@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "cohort/core/error.h"
+#include "first_outside.h"
 
 namespace cohort::data {
 
@@ -64,14 +65,28 @@ std::shared_ptr<TensorDataset> TensorDataset::subset(const torch::Tensor& indice
   return std::make_shared<TensorDataset>(std::move(tensors), num_classes_);
 }
 
+namespace detail {
+
+std::optional<std::pair<int64_t, int64_t>> first_outside(const torch::Tensor& values, int64_t low, int64_t high) {
+  if (values.numel() == 0) return std::nullopt;
+  const auto flat = values.to(torch::kCPU, torch::kLong).reshape({values.size(0), -1});
+  const auto bad = (flat < low).logical_or(flat > high);
+  const auto rows = bad.any(1).nonzero();
+  if (rows.numel() == 0) return std::nullopt;
+  const auto example = rows[0][0].item<int64_t>();
+  const auto column = bad[example].nonzero()[0][0].item<int64_t>();
+  return std::make_pair(example, flat[example][column].item<int64_t>());
+}
+
+}  // namespace detail
+
 void check_class_targets(const torch::Tensor& targets, int64_t num_classes, const std::string& source) {
-  if (num_classes <= 0 || !targets.defined() || targets.numel() == 0) return;
-  const auto flat = targets.flatten().to(torch::kInt64);
-  const auto bad = torch::nonzero((flat < 0).logical_or(flat >= num_classes));
-  if (bad.numel() == 0) return;
-  const auto index = bad[0].item<int64_t>();
-  throw InputError(fmt::format("{}: example {} has label {}, outside the {} classes 0..{}.", source, index,
-                               flat[index].item<int64_t>(), num_classes, num_classes - 1));
+  if (num_classes <= 0 || !targets.defined()) return;
+  // Flattened: each label counts as an example, as the message has always numbered them.
+  const auto found = detail::first_outside(targets.flatten(), 0, num_classes - 1);
+  if (!found) return;
+  throw InputError(fmt::format("{}: example {} has label {}, outside the {} classes 0..{}.", source, found->first,
+                               found->second, num_classes, num_classes - 1));
 }
 
 std::vector<int64_t> seeded_permutation(int64_t n, uint64_t seed) {

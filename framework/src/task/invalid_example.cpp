@@ -1,27 +1,14 @@
 #include "cohort/task/invalid_example.h"
 
 #include <algorithm>
-#include <optional>
-#include <utility>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "../data/first_outside.h"
+
 namespace cohort::task {
 namespace {
-
-/// The first example (along dim 0) of `values` holding an entry outside
-/// [low, high], with that entry; nothing when all are inside.
-std::optional<std::pair<int64_t, int64_t>> first_outside(const torch::Tensor& values, int64_t low, int64_t high) {
-  if (values.numel() == 0) return std::nullopt;
-  const auto flat = values.to(torch::kCPU, torch::kLong).reshape({values.size(0), -1});
-  const auto bad = (flat < low).logical_or(flat > high);
-  const auto rows = bad.any(1).nonzero();
-  if (rows.numel() == 0) return std::nullopt;
-  const auto example = rows[0][0].item<int64_t>();
-  const auto column = bad[example].nonzero()[0][0].item<int64_t>();
-  return std::make_pair(example, flat[example][column].item<int64_t>());
-}
 
 /// The largest table of the model's embeddings: an id at or past it is out of
 /// range for every one of them. 0 when the model has none.
@@ -40,7 +27,7 @@ std::string check_labels(const data::Batch& batch, const Task& task, int64_t cla
   if (!task.classifies() || classes <= 0 || !batch.has(data::Batch::kTarget)) return "";
   const auto& target = batch.at(data::Batch::kTarget);
   if (target.is_floating_point() || target.dim() == 0) return "";
-  const auto found = first_outside(target, 0, classes - 1);
+  const auto found = data::detail::first_outside(target, 0, classes - 1);
   if (!found) return "";
   return fmt::format("example {} of the batch has label {}, outside the classes 0..{} of the model's {} outputs",
                      found->first, found->second, classes - 1, classes);
@@ -54,7 +41,7 @@ std::string check_ids(const torch::nn::Module& model, const data::Batch& batch, 
     const auto& ids = batch.at(name);
     if (ids.is_floating_point() || ids.dim() == 0) continue;
     if (name != task.inputs().front() && ids.dim() < 2) continue;
-    if (const auto found = first_outside(ids, 0, table - 1))
+    if (const auto found = data::detail::first_outside(ids, 0, table - 1))
       return fmt::format("example {} of the batch has id {} in \"{}\", outside the 0..{} an embedding of the model holds",
                          found->first, found->second, name, table - 1);
   }
