@@ -52,6 +52,7 @@
 #include "cohort/data/fashion_mnist.h"
 #include "cohort/distributed/communicator.h"
 #include "cohort/distributed/runtime.h"
+#include "cohort/distributed/wait_policy.h"
 #include "cohort/models/cnn.h"
 #include "cohort/models/mlp.h"
 #include "cohort/strategies/ddp/ddp.h"
@@ -90,8 +91,11 @@ bool blocking_collectives = false;
 void emit(nlohmann::json result, const std::string& human) {
   if (rank() != 0) return;
   result["mpi_blocking_collectives"] = blocking_collectives;
+  // The mode decides how ranks wait; on a machine whose load comes and goes it is what explains a figure.
+  result["wait_mode"] = dist::to_string(dist::wait_mode());
+  result["wait_mode_reason"] = dist::wait_mode_reason();
   std::cout << result.dump() << "\n# " << human << (blocking_collectives ? " [blocking MPI collectives]" : "")
-            << std::endl;
+            << " [wait: " << dist::to_string(dist::wait_mode()) << "]" << std::endl;
 }
 
 // ---------------------------------------------------------------- models

@@ -206,7 +206,7 @@ void start_mpi(int* argc, char*** argv, RuntimeState& runtime) {
   MPI_Comm_rank(node, &runtime.local_rank);
   MPI_Comm_size(node, &runtime.local_size);
   MPI_Comm_free(&node);
-  detail::decide_wait_mode(runtime.local_size);
+  detail::decide_wait_mode(runtime.local_rank, runtime.local_size);
   runtime.board = std::make_unique<detail::ArrivalBoard>();
 
   int keyval = MPI_KEYVAL_INVALID;

@@ -67,6 +67,9 @@ int runnable_now() {
   return 0;
 }
 
+/// Samples of the runnable tasks taken at start-up.
+constexpr int kSamples = 7;
+
 /// The fewest tasks runnable in a few samples of runnable_now(), `gap` apart.
 /// Work that holds a core (a busy process, a compiler) is runnable in every
 /// sample; what comes and goes within milliseconds (another rank of this job
@@ -74,7 +77,7 @@ int runnable_now() {
 /// turn an idle node's job to the slower sleep mode.
 int runnable_floor(std::chrono::milliseconds gap) {
   int fewest = std::numeric_limits<int>::max();
-  for (int i = 0; i < 7; ++i) {
+  for (int i = 0; i < kSamples; ++i) {
     std::this_thread::sleep_for(gap);
     fewest = std::min(fewest, runnable_now());
   }
@@ -180,12 +183,23 @@ void prepare_wait_mode_before_mpi() {
   if (wait_mode() != WaitMode::kSpin) setenv("OMPI_MCA_mpi_yield_when_idle", "1", /*overwrite=*/0);
 }
 
-void decide_wait_mode(int ranks_on_node) {
+void decide_wait_mode(int local_rank, int ranks_on_node) {
   if (!environment_mode()) {
-    // Every rank sleeps between its samples, so what is runnable then is this rank and the rest of the machine.
+    // One rank per node samples while the node's other ranks sleep, so what is runnable then is that rank and
+    // the rest of the machine. Had every rank sampled, ranks leaving the barrier together would wake and read
+    // together too, each would count the others as load, and an idle node would take the slower sleep mode.
+    constexpr std::chrono::milliseconds kGap{2};
     MPI_Barrier(MPI_COMM_WORLD);
-    const int cores = node_cores(), runnable = runnable_floor(std::chrono::milliseconds(2));
-    set_mode(choose_wait_mode(ranks_on_node, cores, runnable), auto_reason(ranks_on_node, cores, runnable));
+    const int cores = node_cores();
+    if (local_rank == 0) {
+      const int runnable = runnable_floor(kGap);
+      set_mode(choose_wait_mode(ranks_on_node, cores, runnable), auto_reason(ranks_on_node, cores, runnable));
+    } else {
+      std::this_thread::sleep_for(kGap * (kSamples + 4));
+      set_mode(choose_wait_mode(ranks_on_node, cores, 1),
+               fmt::format("auto: {} rank(s) on this node, {} cores, the load as the node's first rank sampled it",
+                           ranks_on_node, cores));
+    }
   }
   // Blocking and non-blocking collectives do not match: every rank takes the politest choice.
   int mine = static_cast<int>(wait_mode()), agreed = mine;

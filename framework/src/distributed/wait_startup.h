@@ -13,8 +13,9 @@ namespace cohort::distributed::detail {
 void prepare_wait_mode_before_mpi();
 
 /// After MPI_Init: decides the mode from `ranks_on_node`, the node's cores
-/// and the tasks runnable while this job's ranks sleep, and makes every rank
-/// take the politest mode any rank chose. Collective over MPI_COMM_WORLD.
-void decide_wait_mode(int ranks_on_node);
+/// and the tasks runnable while this job's other ranks on the node sleep (the
+/// node's rank `local_rank` 0 samples), and makes every rank take the politest
+/// mode any rank chose. Collective over MPI_COMM_WORLD.
+void decide_wait_mode(int local_rank, int ranks_on_node);
 
 }  // namespace cohort::distributed::detail
