@@ -349,6 +349,38 @@ TEST_CASE("async: several operations in flight, waited out of order and twice", 
   check_async(*cpu(), torch::kCPU);
 }
 
+// Under the sleep wait mode (distributed.np2_sleep, wait_oversubscribed) the small float sums and averages
+// go through shared memory and the 20 MiB one through MPI, all in flight together.
+TEST_CASE("allreduce: many in flight, small and large, waited newest first, the same bits on every rank",
+          "[collectives]") {
+  auto comm = cpu();
+  const int size = comm->size();
+  // Rank r's i-th input: sin((r + 1 + i) k) for k = 0, 1, ...: not exact, so only an agreed order of
+  // summation gives every rank the same bits.
+  auto input = [](int rank, int i, int64_t count, torch::ScalarType type) {
+    return torch::sin(torch::arange(count, torch::kDouble) * (rank + 1 + i)).to(type);
+  };
+  std::vector<torch::Tensor> results;
+  std::vector<dist::WorkHandle> works;
+  for (int i = 0; i < 7; ++i) {
+    const int64_t count = i == 3 ? (int64_t(5) << 20) : 1000 + 37 * i;
+    const auto type = i % 2 ? torch::kDouble : torch::kFloat;
+    results.push_back(input(comm->rank(), i, count, type));
+    works.push_back(comm->allreduce_async({results.back()}, i % 3 == 0 ? ReduceOp::kAvg : ReduceOp::kSum));
+  }
+  for (auto work = works.rbegin(); work != works.rend(); ++work) (*work)->wait();
+  for (int i = 0; i < 7; ++i) {
+    INFO("allreduce " << i);
+    auto expected = torch::zeros_like(results[i], torch::kDouble);
+    for (int rank = 0; rank < size; ++rank) expected += input(rank, i, results[i].numel(), torch::kDouble);
+    if (i % 3 == 0) expected /= size;
+    CHECK(torch::allclose(results[i].to(torch::kDouble), expected, 1e-5, 1e-5));
+    if (i == 3) continue;
+    const auto everyone = comm->allgather(results[i]).view({size, -1});
+    for (int rank = 1; rank < size; ++rank) CHECK(torch::equal(everyone[rank], everyone[0]));
+  }
+}
+
 TEST_CASE("async: an operation keeps its tensors alive", "[collectives]") {
   check_keeps_tensors_alive(*cpu(), torch::kCPU);
 }

@@ -94,6 +94,8 @@ TEST_CASE("the wait mode chosen is the one in force", "[.][wait_expected]") {
   auto ones = torch::ones({1000});
   comm->allreduce(ones);
   CHECK(ones.eq(comm->size()).all().item<bool>());
+  // On one node, the sleep mode's float sums go through shared memory: no rank waits for MPI's rounds.
+  CHECK(mpi->reduces_in_shared_memory() == (*expected == WaitMode::kSleep));
 
   // Open MPI's own waits (MPI_Comm_dup, MPI_Init's exchanges) yield unless spinning.
   if (const auto yields = open_mpi_yields()) {

@@ -10,6 +10,7 @@
 #include "../../runtime_internal.h"
 #include "cohort/distributed/wait_policy.h"
 #include "mpi_support.h"
+#include "shared_memory_allreduce.h"
 
 namespace cohort::distributed::detail {
 
@@ -31,6 +32,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm comm, CommunicatorOptions options) : C
   }
   context_->where.backend = "mpi";
   context_->where.timeout_s = options_.timeout_s();
+  polite_ = any_rank_sleeps();
   if (options_.mpi_blocking_collectives()) start_monitor();
   exit_hook_ = add_exit_hook([this] { release(); });
 }
@@ -42,17 +44,29 @@ void MpiCommunicator::start_monitor() {
       spdlog::warn("mpi_blocking_collectives is ignored: it needs MPI_THREAD_MULTIPLE, which MPI did not give.");
     return;
   }
-  // The sleep wait mode polls non-blocking collectives instead: a blocking one spins inside MPI. Agreed, because
-  // one rank's MPI_Allreduce does not match another's MPI_Iallreduce.
-  int polled = wait_mode() == WaitMode::kSleep, any_polled = polled;
-  {
-    MpiCallGuard guard;
-    check_mpi(MPI_Allreduce(&polled, &any_polled, 1, MPI_INT, MPI_MAX, context_->comm), "MPI_Allreduce");
-  }
-  if (any_polled) return;
+  // The sleep wait mode polls non-blocking collectives instead: a blocking one spins inside MPI.
+  if (polite_) return;
   blocking_ = true;
   const auto period = std::clamp<int64_t>(static_cast<int64_t>(options_.timeout_s() * 1000 / 4), 1, 100);
   monitor_ = std::make_unique<WatchdogThread>(std::chrono::milliseconds(period));
+}
+
+bool MpiCommunicator::any_rank_sleeps() {
+  // Agreed, because one rank's MPI_Allreduce does not match another's MPI_Iallreduce, nor its shared-memory
+  // deposit.
+  int sleeps = wait_mode() == WaitMode::kSleep, any = sleeps;
+  MpiCallGuard guard;
+  check_mpi(MPI_Allreduce(&sleeps, &any, 1, MPI_INT, MPI_MAX, context_->comm), "MPI_Allreduce");
+  return any != 0;
+}
+
+SharedMemoryAllreduce* MpiCommunicator::shared_memory() {
+  if (!shared_memory_tried_) {
+    shared_memory_tried_ = true;
+    MpiCallGuard guard;
+    shared_memory_ = SharedMemoryAllreduce::create(context_->comm);
+  }
+  return shared_memory_.get();
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -87,6 +101,7 @@ std::shared_ptr<MpiWork> MpiCommunicator::start(OperationInfo operation, bool co
   if (collective) operation.sequence = begin_collective();
   auto work = std::make_shared<MpiWork>(context_, operation);
   if (blocking_ && collective) monitor_->watch(work);
+  if (shared_memory_) work->also_poll([shared = shared_memory_] { shared->progress_pending(); });
   return work;
 }
 
@@ -119,6 +134,13 @@ WorkHandle MpiCommunicator::allreduce_async(std::vector<torch::Tensor> tensors, 
     check_count("allreduce", tensor);
   }
   auto work = start(describe_tensors(allreduce_name(op), tensors), true);
+  if (polite_ && SharedMemoryAllreduce::accepts(tensors, op) && shared_memory()) {
+    if (op == ReduceOp::kAvg) work->average_after(tensors.front());
+    auto reduction = shared_memory_->start(tensors.front());
+    work->poll_with([shared = shared_memory_, reduction] { return shared->progress(*reduction); });
+    work->keep(std::move(tensors));
+    return work;
+  }
   MpiCallGuard guard;
   for (const auto& tensor : tensors) {
     const auto target = reduction_target(*work, tensor, op);

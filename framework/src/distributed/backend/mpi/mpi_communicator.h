@@ -8,6 +8,7 @@
 
 #include "cohort/distributed/communicator.h"
 #include "mpi_work.h"
+#include "shared_memory_allreduce.h"
 
 namespace cohort::distributed::detail {
 
@@ -15,7 +16,10 @@ namespace cohort::distributed::detail {
 /// ...), so asynchronous calls really are; wait() polls with a deadline (see
 /// MpiWork). With CommunicatorOptions::mpi_blocking_collectives, collectives
 /// are MPI's blocking calls instead, watched by a monitor thread, except in
-/// the sleep wait mode (wait_policy.h), where blocking calls would spin. float16 and
+/// the sleep wait mode (wait_policy.h), where blocking calls would spin. In
+/// that mode, on one node, float32/64 sums and averages go through shared
+/// memory instead (SharedMemoryAllreduce: no rank waits for a descheduled
+/// peer to take its turn in MPI's rounds). float16 and
 /// bfloat16 are reduced in a float32 copy. Errors come back as exceptions (the
 /// communicator uses MPI_ERRORS_RETURN).
 class MpiCommunicator final : public Communicator {
@@ -54,6 +58,9 @@ class MpiCommunicator final : public Communicator {
   /// mpi_blocking_collectives, given MPI_THREAD_MULTIPLE, and no rank in the
   /// sleep wait mode when the communicator was made.
   bool blocking_collectives() const { return blocking_; }
+  /// Whether float sums and averages have gone through shared memory
+  /// (SharedMemoryAllreduce): only after the first one that could.
+  bool reduces_in_shared_memory() const { return shared_memory_ != nullptr; }
   /// Who has not started collective `sequence` (see ArrivalBoard::Record::missing).
   std::string missing(uint64_t sequence) const { return context_->arrivals.missing(sequence); }
 
@@ -70,11 +77,19 @@ class MpiCommunicator final : public Communicator {
   void check_tag(const char* operation, int tag) const;
   /// Turns on blocking mode with its monitor thread, where the thread level allows.
   void start_monitor();
+  /// Whether any rank is in the sleep wait mode. Collective over the communicator.
+  bool any_rank_sleeps();
+  /// The shared-memory allreduce, made at the first allreduce that may use it
+  /// (collectively: every rank reaches that allreduce); nullptr where it cannot be.
+  SharedMemoryAllreduce* shared_memory();
   /// Frees the MPI communicator (once; at destruction or at MPI_Finalize).
   void release() noexcept;
 
   std::shared_ptr<MpiContext> context_;
   bool blocking_ = false;                    // collectives as MPI's blocking calls
+  bool polite_ = false;                      // some rank waits in the sleep mode: no blocking calls, shared memory
+  bool shared_memory_tried_ = false;
+  std::shared_ptr<SharedMemoryAllreduce> shared_memory_;  // shared with the works in flight
   std::unique_ptr<WatchdogThread> monitor_;  // watches them meanwhile (blocking mode only)
   std::atomic<uint64_t> sequence_{0};
   std::atomic<bool> released_{false};

@@ -21,7 +21,7 @@ MpiWork::MpiWork(std::shared_ptr<const MpiContext> context, const OperationInfo&
                                    std::chrono::duration<double>(context_->where.timeout_s))) {}
 
 MpiWork::~MpiWork() {
-  if (done_.load(std::memory_order_acquire) || requests_.empty() || mpi_finalized()) return;
+  if (done_.load(std::memory_order_acquire) || (requests_.empty() && !ready_) || mpi_finalized()) return;
   try {
     wait();
   } catch (const WaitInterrupted&) {
@@ -85,8 +85,11 @@ void MpiWork::complete() {
 
 bool MpiWork::poll() {
   if (done_.load(std::memory_order_relaxed)) return true;
+  if (also_) also_();
   int flag = 0;
-  {
+  if (ready_) {
+    flag = ready_();
+  } else {
     MpiCallGuard guard;
     check_mpi(MPI_Testall(static_cast<int>(requests_.size()), requests_.data(), &flag, MPI_STATUSES_IGNORE),
               "MPI_Testall");
@@ -100,6 +103,8 @@ void MpiWork::finish() {
   for (auto& [from, to] : copies_) to.copy_(from);
   // The memory is MPI's no more: let the caller's tensors be the only owners.
   tensors_.clear();
+  ready_ = nullptr;
+  also_ = nullptr;
   averages_.clear();
   copies_.clear();
   done_.store(true, std::memory_order_release);

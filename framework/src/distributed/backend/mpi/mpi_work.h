@@ -7,6 +7,7 @@
 // (it is a Watchable).
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -47,8 +48,10 @@ class MpiWork final : public Work, public Watchable {
   // Watchable, for the monitor thread of blocking collectives.
   bool finished() override { return done_.load(std::memory_order_acquire); }
   Clock::time_point deadline() const override { return deadline_; }
-  /// Aborts the job naming the operation and the ranks that have not arrived.
-  [[noreturn]] void expire() override;
+  /// Aborts the job naming the operation and the ranks that have not arrived;
+  /// returns, with a new deadline, only when this process itself was stopped
+  /// and has just been continued (not [[noreturn]], for that case).
+  void expire() override;
 
   // Set up by the communicator while it starts the operation.
   /// A request slot to pass to the MPI call (use it before asking for the next).
@@ -62,6 +65,11 @@ class MpiWork final : public Work, public Watchable {
   void copy_after(torch::Tensor from, torch::Tensor to) { copies_.emplace_back(std::move(from), std::move(to)); }
   /// After a blocking call has returned: finishes the work (averages, copies).
   void complete();
+  /// Done when `ready` returns true (polled like an MPI request, with the
+  /// same deadline): for an operation that is not an MPI request.
+  void poll_with(std::function<bool()> ready) { ready_ = std::move(ready); }
+  /// Calls `also` at every poll, before asking whether the work is done.
+  void also_poll(std::function<void()> also) { also_ = std::move(also); }
 
  private:
   bool poll();  // under mutex_
@@ -73,6 +81,8 @@ class MpiWork final : public Work, public Watchable {
   std::mutex mutex_;  // the DDP reducer may poll from one thread and wait from another
   std::atomic<bool> done_{false};
   c10::SmallVector<MPI_Request, 2> requests_;
+  std::function<bool()> ready_;  // instead of requests_ (poll_with)
+  std::function<void()> also_;   // also_poll
   std::vector<torch::Tensor> tensors_;
   std::vector<torch::Tensor> averages_;
   std::vector<std::pair<torch::Tensor, torch::Tensor>> copies_;
