@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <mpi.h>
+#include <sched.h>
 
 #include <cstdlib>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "cohort/distributed/runtime.h"
 #include "cohort/distributed/wait_policy.h"
 #include "distributed/runtime_internal.h"
+#include "distributed/wait_startup.h"
 
 namespace dist = cohort::distributed;
 using dist::WaitMode;
@@ -71,6 +73,27 @@ TEST_CASE("the sleep mode leaves no spinning or yielding phase of note", "[wait]
   CHECK(dist::BackoffOptions::for_events(WaitMode::kSpin, std::chrono::microseconds(200),
                                          std::chrono::microseconds(20), std::chrono::microseconds(250))
             .yield_until == std::chrono::microseconds(200));
+}
+
+TEST_CASE("a thread pinned to one core is let run on every core the process may use", "[wait]") {
+  cpu_set_t original;
+  REQUIRE(sched_getaffinity(0, sizeof original, &original) == 0);
+  if (CPU_COUNT(&original) < 2) {
+    WARN("this process may use one core only: nothing to release");
+    return;
+  }
+  int first = 0;
+  while (!CPU_ISSET(first, &original)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);
+  CHECK(dist::detail::release_core_binding());
+  cpu_set_t after;
+  REQUIRE(sched_getaffinity(0, sizeof after, &after) == 0);
+  CHECK(CPU_COUNT(&after) >= CPU_COUNT(&original));
+  CHECK_FALSE(dist::detail::release_core_binding());  // nothing more to release
+  sched_setaffinity(0, sizeof original, &original);
 }
 
 // Run by distributed.wait_oversubscribed: 3 ranks, COHORT_NODE_CORES=2, COHORT_EXPECT_WAIT=sleep.

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 #include <mpi.h>
+#include <sched.h>
+#include <unistd.h>
 
 #include "wait_startup.h"
 
@@ -205,6 +207,24 @@ void decide_wait_mode(int local_rank, int ranks_on_node) {
   int mine = static_cast<int>(wait_mode()), agreed = mine;
   MPI_Allreduce(&mine, &agreed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
   if (agreed != mine) set_mode(static_cast<WaitMode>(agreed), wait_mode_reason() + "; politer on another rank");
+  // On a busy node a rank pinned to one core waits for whatever else runs there, while a core another task has
+  // just left stays idle; the scheduler balances better. (mpirun pins each rank to a core by default.)
+  const char* keep = std::getenv("COHORT_KEEP_BINDING");
+  if (wait_mode() == WaitMode::kSleep && !(keep && *keep && std::string(keep) != "0") && release_core_binding())
+    set_mode(wait_mode(), wait_mode_reason() + "; pinned to fewer cores than the node has, released");
+}
+
+bool release_core_binding() {
+  cpu_set_t before, every;
+  if (sched_getaffinity(0, sizeof before, &before) != 0) return false;
+  CPU_ZERO(&every);
+  const long configured = sysconf(_SC_NPROCESSORS_CONF);
+  for (long cpu = 0; cpu < std::min<long>(configured, CPU_SETSIZE); ++cpu) CPU_SET(cpu, &every);
+  // The kernel keeps the result within the cores the process's cpuset allows.
+  cpu_set_t after;
+  if (sched_setaffinity(0, sizeof every, &every) != 0 || sched_getaffinity(0, sizeof after, &after) != 0)
+    return false;
+  return CPU_COUNT(&after) > CPU_COUNT(&before);
 }
 
 }  // namespace detail

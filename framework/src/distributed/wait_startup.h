@@ -18,4 +18,10 @@ void prepare_wait_mode_before_mpi();
 /// mode any rank chose. Collective over MPI_COMM_WORLD.
 void decide_wait_mode(int local_rank, int ranks_on_node);
 
+/// Lets the calling thread (and the threads it starts later) run on every
+/// core the process may use, undoing a launcher's binding to one core: what
+/// decide_wait_mode() does in the sleep mode unless COHORT_KEEP_BINDING is
+/// set. Returns whether the thread may now use more cores than before.
+bool release_core_binding();
+
 }  // namespace cohort::distributed::detail
