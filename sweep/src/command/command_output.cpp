@@ -2,6 +2,8 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <stdexcept>
@@ -39,19 +41,25 @@ std::optional<Json> json_object(const std::string& line) {
 std::string last_line(const std::string& path) {
   std::ifstream in(path);
   std::string line, last;
+  const auto says_something = [](const std::string& text) {
+    return std::any_of(text.begin(), text.end(), [](unsigned char c) { return std::isalnum(c); });
+  };
   while (std::getline(in, line))
-    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+    if (says_something(line)) last = line;
   constexpr size_t kMost = 300;
   return last.size() > kMost ? last.substr(0, kMost) + "..." : last;
+}
+
+std::string how_it_ended(int status) {
+  if (WIFSIGNALED(status))
+    return fmt::format("was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status)));
+  return fmt::format("exited with status {}", WEXITSTATUS(status));
 }
 
 std::string exit_failure(int status, const std::string& stderr_path) {
   const auto last = last_line(stderr_path);
   const auto said = last.empty() ? std::string("it wrote nothing on stderr") : "last stderr line: " + last;
-  if (WIFSIGNALED(status))
-    return fmt::format("the command was killed by signal {} ({}); {}", WTERMSIG(status), strsignal(WTERMSIG(status)),
-                       said);
-  return fmt::format("the command exited with status {}; {}", WEXITSTATUS(status), said);
+  return fmt::format("the command {}; {}", how_it_ended(status), said);
 }
 
 }  // namespace cohort::sweep::detail
