@@ -123,7 +123,7 @@ std::optional<Result> IsolatedTrainingEvaluator::run_job(const std::vector<std::
   const bool refused = WIFEXITED(*status) && WEXITSTATUS(*status) == kExitBadInput;
   return Result::failed(fmt::format("the trial's training job {}; {}", detail::how_it_ended(*status),
                                     last.empty() ? fmt::format("its log {} is empty", log)
-                                                 : fmt::format("the last line of {}: {}", log, last)),
+                                                 : fmt::format("its log {} ends: {}", log, last)),
                         /*retry=*/!refused);
 }
 

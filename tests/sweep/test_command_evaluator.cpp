@@ -98,6 +98,13 @@ TEST_CASE("a command that fails says how, with its last stderr line", "[command]
           .evaluate(trial, context);
   CHECK(exited.state == TrialState::kFailed);
   CHECK(exited.error == "the command exited with status 3; last stderr line: bad input x");
+  // A message framed by rules, as mpirun prints one, is read whole; 128 + n is said to be signal n.
+  const auto banner = CommandEvaluator({"sh", "-c", "echo 'info' >&2; echo '---' >&2; echo 'mpirun noticed that' >&2; "
+                                                    "echo 'rank 1 died.' >&2; echo '---' >&2; exit 137"},
+                                       "loss")
+                          .evaluate(trial, context);
+  CHECK(banner.error == "the command exited with status 137 (128 + 9: a process it ran was killed by signal 9, "
+                        "Killed); last stderr line: mpirun noticed that rank 1 died.");
   const auto killed = CommandEvaluator({"sh", "-c", "kill -9 $$"}, "loss").evaluate(trial, context);
   CHECK_THAT(killed.error, Contains("killed by signal 9"));
   const auto silent = CommandEvaluator({"sh", "-c", "echo no json here"}, "loss").evaluate(trial, context);
