@@ -48,6 +48,17 @@ std::vector<std::string> lines_of(const std::string& path) {
   return lines;
 }
 
+/// The trainer's own sentence of why it stopped ("cohort-train: training
+/// failed: step 2: the loss is nan ..."), from the last line of `log` that
+/// has one; "" when none does (a rank that was killed says nothing).
+std::string trainer_failure(const std::string& log) {
+  constexpr const char* kTrainerSays = "cohort-train: ";
+  std::string said;
+  for (const auto& line : lines_of(log))
+    if (const auto at = line.find(kTrainerSays); at != std::string::npos) said = line.substr(at);
+  return said;
+}
+
 }  // namespace
 
 std::string default_trainer() {
@@ -118,10 +129,13 @@ std::optional<Result> IsolatedTrainingEvaluator::run_job(const std::vector<std::
     backoff.pause();
   }
   if (WIFEXITED(*status) && WEXITSTATUS(*status) == 0) return std::nullopt;
-  const auto last = detail::last_line(log);
   // Input the trainer refused (a config, a checkpoint) would be refused again.
   const bool refused = WIFEXITED(*status) && WEXITSTATUS(*status) == kExitBadInput;
-  return Result::failed(fmt::format("the trial's training job {}; {}", detail::how_it_ended(*status),
+  const auto ended = detail::how_it_ended(*status);
+  if (const auto why = trainer_failure(log); !why.empty())
+    return Result::failed(fmt::format("the trial's training job {}: {} (its log: {})", ended, why, log), !refused);
+  const auto last = detail::last_line(log);  // e.g. mpirun's banner about a rank that died
+  return Result::failed(fmt::format("the trial's training job {}; {}", ended,
                                     last.empty() ? fmt::format("its log {} is empty", log)
                                                  : fmt::format("its log {} ends: {}", log, last)),
                         /*retry=*/!refused);

@@ -459,3 +459,37 @@ TEST_CASE("isolated trials: a rank killed with SIGKILL fails only its trial, and
   CHECK(summary.at("completed") == 2);
   CHECK(summary.at("failed") == 1);
 }
+
+TEST_CASE("isolated trials without a launcher: cohort-train alone per trial, its own failure sentence in the trial's",
+          "[tune][isolation]") {
+  const auto dir = temporary_directory("tune-isolated-alone");
+  auto sweep = isolated_sweep(dir / "out");
+  sweep["base"]["strategy"] = {{"name", "single"}};
+  sweep["base"]["trainer"]["nonfinite_loss"] = "fail";
+  sweep["objective"]["launcher"] = Json::array();  // no mpirun: each trial is one cohort-train process
+  sweep["ranks_per_trial"] = 1;
+  sweep["space"] = {{"optimizer.lr", {{"type", "grid"}, {"values", {0.1, 1e30}}}}};  // 1e30 diverges at once
+  sweep["sampler"] = {{"name", "grid"}};
+  sweep["scheduler"] = {{"name", "fifo"}};
+  sweep["max_failures"] = 0;
+  // cohort-tune alone, without mpirun: it starts the trials' processes itself.
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  std::map<double, Json> by_lr;
+  for (const auto& trial : journal_events(dir / "out" / "journal.jsonl", "ask"))
+    by_lr[trial.at("config").at("optimizer.lr").get<double>()] = trial;
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  REQUIRE(tells.size() == 2);
+  for (const auto& tell : tells) {
+    const bool diverged = tell.at("trial_id") == by_lr.at(1e30).at("id");
+    INFO(tell.dump());
+    CHECK(tell.at("state") == (diverged ? "failed" : "completed"));
+    if (!diverged) continue;
+    const auto error = tell.at("error").get<std::string>();
+    // The trainer's own sentence, not the end of its log.
+    CHECK(error.rfind("the trial's training job exited with status 1: cohort-train: training failed: step ", 0) == 0);
+    CHECK(error.find("the loss is nan") != std::string::npos);
+    CHECK(error.find("(its log: ") != std::string::npos);
+  }
+}

@@ -56,8 +56,10 @@ class IsolatedTrainingEvaluator : public Evaluator {
   /// Completed with the metric of the job's final record in
   /// trial_dir/metrics.jsonl when it exits with status 0. Failed when it
   /// exits otherwise or is killed, in one sentence with how it ended and the
-  /// last line of its log (not retried after exit status 2, input the
-  /// trainer refused, which would repeat); timed_out at context.deadline
+  /// trainer's own sentence of why from its log, or else the end of its log
+  /// (detail::last_line: e.g. mpirun's banner about a rank that died); not
+  /// retried after exit status 2, input the trainer refused, which would
+  /// repeat. Timed out at context.deadline
   /// (SIGTERM to the job's process group, then SIGKILL after kill_grace_s).
   /// Never throws.
   Result evaluate(const Trial& trial, const TrialContext& context) override;
