@@ -91,11 +91,12 @@ TEST_CASE("a command that fails says how, with its last stderr line", "[command]
   const auto root = temporary_directory("command-failure");
   const auto trial = make_trial(0, 1.0);
   const auto context = context_for(root, trial);
-  const auto exited =
-      // A launcher's rule of dashes after the message is no line that says anything.
-      CommandEvaluator({"sh", "-c", "echo starting; echo 'first' >&2; echo 'bad input x' >&2; echo '-----' >&2; exit 3"},
-                       "loss")
-          .evaluate(trial, context);
+  // A launcher's rule of dashes after the message is no line that says anything.
+  const auto exited = CommandEvaluator({"sh", "-c",
+                                        "echo starting; echo 'first' >&2; echo 'bad input x' >&2; "
+                                        "echo '-----' >&2; exit 3"},
+                                       "loss")
+                          .evaluate(trial, context);
   CHECK(exited.state == TrialState::kFailed);
   CHECK(exited.error == "the command exited with status 3; last stderr line: bad input x");
   // A message framed by rules, as mpirun prints one, is read whole; 128 + n is said to be signal n.
