@@ -493,3 +493,24 @@ TEST_CASE("isolated trials without a launcher: cohort-train alone per trial, its
     CHECK(error.find("(its log: ") != std::string::npos);
   }
 }
+
+TEST_CASE("isolated trials past trial_timeout_s: the job is stopped and the trial timed out", "[tune][isolation]") {
+  const auto dir = temporary_directory("tune-isolated-timeout");
+  auto sweep = isolated_sweep(dir / "out");
+  sweep["objective"]["launcher"] = Json::array();
+  sweep["objective"]["trainer"] = kScripts + "/tune/scripts/hang.sh";  // sleeps 60 s
+  sweep["ranks_per_trial"] = 1;
+  sweep["scheduler"] = {{"name", "fifo"}};
+  sweep["max_trials"] = 1;
+  sweep["max_failures"] = 0;
+  sweep["trial_timeout_s"] = 1;
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  CHECK(run.status == 1);  // no trial completed
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  REQUIRE(tells.size() == 1);
+  CHECK(tells.at(0).at("state") == "timed_out");  // had it run its 60 s, it would have failed (no record)
+  CHECK(tells.at(0).at("error").get<std::string>().rfind(
+            "timed out: the trial's training job ran past its deadline and was stopped with SIGTERM; its log is ", 0) ==
+        0);
+}
