@@ -4,6 +4,7 @@
 //   cohort-train --config configs/fmnist_mlp.json [--set optimizer.lr=0.05 ...] [--resume CKPT]
 //   cohort-train --config job.json --find-batch-size   (prints the largest micro-batch that fits)
 //   cohort-train --config job.json --summary           (prints the model layer by layer, trains nothing)
+//   cohort-train --config trial.json --until-epochs 1.5 --no-test   (a sweep's isolated trial: to its budget)
 //
 // While it trains, `kill -USR1 <pid>` logs a memory report at the next step.
 //
@@ -34,6 +35,8 @@ struct Arguments {
   std::vector<std::string> overrides;
   std::string resume;
   std::string log_level;
+  double until_epochs = 0.0;
+  bool no_test = false;
   bool print_config = false;
   bool print_reference = false;
   bool find_batch_size = false;
@@ -162,13 +165,12 @@ int run(const Arguments& args) {
       cohort::job::load_agreed([&] { return cohort::job::make_strategy(config, args.config_path, context); });
   cohort::job::TrainingJob job(config, args.config_path, context, std::move(strategy));
   if (!args.resume.empty()) job.resume(args.resume);
-  const auto epochs = job.fit();
-  const auto test = job.test();
+  const auto epochs = job.fit(cohort::trainer::FitOptions().until_epochs(args.until_epochs));
   const auto& task = job.trainer().options().task();
-  const auto tested = cohort::trainer::stats_record("test", test, task);
   nlohmann::json summary = {{"event", "final"}, {"epochs", job.trainer().epochs_done()},
                             {"steps", job.trainer().steps_done()}};
   std::string text;
+  const auto tested = args.no_test ? nlohmann::json::object() : cohort::trainer::stats_record("test", job.test(), task);
   for (const auto& [key, value] : tested.items()) {
     if (key == "test_samples") continue;
     summary[key] = value;
@@ -180,7 +182,7 @@ int run(const Arguments& args) {
     if (epochs.back().validation)
       for (const auto& [name, value] : task.metric_values(*epochs.back().validation)) summary["val_" + name] = value;
   }
-  spdlog::info("{}", text);
+  if (!text.empty()) spdlog::info("{}", text);
   if (rank == 0) std::cout << summary.dump() << std::endl;
   return cohort::kExitSuccess;
 }
@@ -194,6 +196,11 @@ int main(int argc, char** argv) {
   app.add_option("-s,--set", args.overrides, "override a key: --set optimizer.lr=0.05 (repeatable)");
   app.add_option("-r,--resume", args.resume, "continue from a checkpoint file or a directory of them");
   app.add_option("--log-level", args.log_level, "trace, debug, info, warn, error or off (overrides log_level)");
+  app.add_option("--until-epochs", args.until_epochs,
+                 "stop after this many epochs (fractions allowed); trainer.epochs stays the horizon of the "
+                 "learning-rate schedule (how a sweep trains a trial to its budget)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--no-test", args.no_test, "skip the evaluation on the test split after training");
   app.add_flag("--print-config", args.print_config, "print the complete config with defaults, then exit");
   app.add_flag("--find-batch-size", args.find_batch_size,
                "print the largest micro-batch whose training step fits in memory (memory.fraction, "

@@ -1,7 +1,9 @@
 // cohort-tune: runs the hyperparameter sweep a JSON config describes. Under
 // mpirun, rank 0 coordinates and the other ranks form groups of
 // ranks_per_trial, each running one trial (a training job, a command or a
-// test function) at a time; started alone it runs trials itself.
+// test function) at a time; started alone it runs trials itself. With
+// objective.isolation "process" each group is one rank, which starts every
+// training trial as a child job of ranks_per_trial ranks (mpirun cohort-train).
 //
 //   mpirun -np 3 cohort-tune --config configs/sweep_fmnist_bohb.json [--set max_trials=20 ...]
 //   mpirun -np 3 cohort-tune --resume runs/sweep_fmnist_bohb      (after a crash or a kill)
@@ -95,7 +97,7 @@ int run(const Arguments& args) {
 
   SweepOutputs outputs(sweep);
   MpiExecutor executor(ExecutorOptions()
-                           .ranks_per_trial(sweep.ranks_per_trial)
+                           .ranks_per_trial(sweep.group_size())
                            .output_dir(sweep.output_dir)
                            .trial_timeout_s(sweep.trial_timeout_s)
                            .time_limit_s(sweep.time_limit_s)

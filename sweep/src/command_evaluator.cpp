@@ -79,14 +79,6 @@ std::string known_placeholders(const Trial& trial) {
   return known;
 }
 
-/// How the leader polls its child: sleeps from 500 us (most test commands end
-/// within milliseconds) doubling up to 50 ms for long ones.
-distributed::Backoff child_backoff() {
-  using std::chrono::microseconds;
-  return distributed::Backoff(distributed::BackoffOptions::for_events(distributed::wait_mode(), microseconds(0),
-                                                                      microseconds(500), microseconds(50000)));
-}
-
 /// The last line of `path` that parses as a JSON object, if any.
 std::optional<Json> last_json_object(const std::string& path) {
   detail::FileTail tail(path);
@@ -124,7 +116,7 @@ Result run_once(const std::vector<std::string>& argv, const Trial& trial, const 
   const auto started = Clock::now();
   ChildProcess child(argv, detail::ChildStreams{stdout_path, stderr_path, /*stdin_socket=*/false});
   detail::FileTail tail(stdout_path);
-  auto backoff = child_backoff();
+  auto backoff = detail::child_backoff();
   std::optional<int> status;
   while (!(status = child.poll())) {
     const auto ended = context.report ? act_on_reports(tail, trial, context, metric) : std::nullopt;

@@ -8,6 +8,7 @@
 
 #include "cohort/sweep/command_evaluator.h"
 #include "cohort/sweep/function_evaluator.h"
+#include "cohort/sweep/isolated_training_evaluator.h"
 #include "cohort/sweep/training_evaluator.h"
 
 namespace cohort::sweep {
@@ -52,6 +53,10 @@ std::unique_ptr<Evaluator> make_evaluator(const ObjectiveSpec& objective, const 
   if (!objective.command.empty())
     return std::make_unique<CommandEvaluator>(objective.command, objective.metric,
                                               CommandEvaluatorOptions().worker(objective.worker));
+  if (objective.isolation == "process")
+    return std::make_unique<IsolatedTrainingEvaluator>(
+        base_config, source, max_budget, objective.metric,
+        IsolatedTrainingOptions().launcher(objective.launcher).trainer(objective.trainer));
   return std::make_unique<TrainingEvaluator>(base_config, source, max_budget, objective.metric);
 }
 

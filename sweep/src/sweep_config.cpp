@@ -29,6 +29,9 @@ using config::Schema;
 const std::vector<std::string> kFunctionSettings = {"sleep_s", "uneven", "fail_fraction", "categorical",
                                                     "continuous"};
 
+/// Keys of the objective block that only isolation "process" reads.
+const std::vector<std::string> kIsolationSettings = {"launcher", "trainer"};
+
 /// Keys a resumed sweep may change: they decide when this run stops and how
 /// often it reports, not what the study decides.
 const std::vector<std::string> kRunSettings = {"output_dir", "time_limit_s", "progress_every_s", "outputs_every_s",
@@ -44,6 +47,15 @@ Schema objective_schema() {
                                   "by the trial's own")
       .boolean("worker", false, "start the command once, as a persistent worker that reads trials as JSON lines "
                                 "on stdin and answers with JSON lines on stdout")
+      .choice("isolation", "none", {"none", "process"},
+              "training trials: \"process\" runs each as a child job (objective.launcher in front of cohort-train), "
+              "so that a rank that dies fails only its trial, at the cost of a process start per trial; \"none\" "
+              "trains in the sweep's own ranks")
+      .string_list("launcher", {"mpirun", "-np", "{ranks}"},
+                   "with isolation \"process\": the command in front of cohort-train that starts a trial's ranks; "
+                   "\"{ranks}\" is replaced by ranks_per_trial")
+      .string("trainer", "", "with isolation \"process\": the cohort-train program to run (default: the one in "
+                             "cohort-tune's directory)")
       .choice("function", "", {"", "branin", "hartmann6", "counting_ones"},
               "evaluate one of the tuner's test functions instead (for trying a sweep out and benchmarks)")
       .number("sleep_s", 0.0, "test function: seconds a trial takes per unit of budget", config::seconds())
@@ -131,6 +143,16 @@ ObjectiveSpec objective_of(const Json& raw, const Json& validated, const std::st
     throw InputError(fmt::format("{}: \"objective.{}\" {}.", source, key, why));
   };
   if (objective.worker && objective.command.empty()) refuse("worker", "needs objective.command: the worker to start");
+  objective.isolation = validated.at("isolation").get<std::string>();
+  if (objective.isolation == "none") {
+    for (const auto& key : kIsolationSettings)
+      if (raw.contains(key))
+        refuse(key, "is a setting of isolated training trials and needs objective.isolation \"process\"");
+  } else if (!objective.command.empty() || !objective.function.empty()) {
+    refuse("isolation", "applies to training trials; a command or a test function runs as it is");
+  }
+  objective.launcher = validated.at("launcher").get<std::vector<std::string>>();
+  objective.trainer = validated.at("trainer").get<std::string>();
   if (!objective.function.empty()) {
     if (!objective.metric.empty()) refuse("metric", "has no meaning with objective.function (the value is the function's)");
     if (!objective.command.empty()) refuse("command", "and objective.function cannot both be given");
@@ -166,6 +188,18 @@ void check_command_placeholders(const ObjectiveSpec& objective, const SearchSpac
                                  suggestion.empty() ? "" : fmt::format(" (did you mean \"{{{}}}\"?)", suggestion),
                                  listed));
   }
+}
+
+/// Replaces "{ranks}" in the launcher of isolated trials by `ranks`; any
+/// other placeholder there names nothing and is refused now, before a trial runs.
+void expand_launcher(ObjectiveSpec& objective, int64_t ranks, const std::string& source) {
+  for (const auto& name : command_placeholders(objective.launcher))
+    if (name != "ranks")
+      throw InputError(fmt::format("{}: \"objective.launcher\" has the placeholder \"{{{}}}\"; its only placeholder "
+                                   "is {{ranks}} (ranks_per_trial).",
+                                   source, name));
+  for (auto& word : objective.launcher)
+    for (size_t at; (at = word.find("{ranks}")) != std::string::npos;) word.replace(at, 7, std::to_string(ranks));
 }
 
 /// Sweeps that can run forever must say when to stop.
@@ -249,6 +283,11 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   if (sweep.objective.function.empty())
     for (const auto& key : kFunctionSettings) sweep.config["objective"].erase(key);
   if (sweep.base.is_null()) sweep.base = Json::object();
+  // A sweep in the sweep's own ranks saves the config it saved before isolation existed, so its journal resumes.
+  if (sweep.objective.isolation == "none") {
+    sweep.config["objective"].erase("isolation");
+    for (const auto& key : kIsolationSettings) sweep.config["objective"].erase(key);
+  }
 
   const auto& budget = sweep.config.at("budget");
   sweep.min_budget = budget.at("min").get<double>();
@@ -258,6 +297,7 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
     throw InputError(fmt::format("{}: \"budget.max\" ({}) must not be below budget.min ({}).", source,
                                  sweep.max_budget, sweep.min_budget));
   sweep.ranks_per_trial = sweep.config.at("ranks_per_trial").get<int64_t>();
+  if (sweep.objective.isolation == "process") expand_launcher(sweep.objective, sweep.ranks_per_trial, source);
   sweep.trial_timeout_s = sweep.config.at("trial_timeout_s").get<double>();
   sweep.time_limit_s = sweep.config.at("time_limit_s").get<double>();
   sweep.output_dir = sweep.config.at("output_dir").get<std::string>();
@@ -319,7 +359,7 @@ SweepConfig open_sweep(const std::string& config_path, std::vector<std::string> 
   }
   const auto path = !config_path.empty() ? config_path : run_layout::in(resume_dir, run_layout::kSweepConfig);
   auto sweep = load_sweep_config(path, overrides);
-  check_group_layout(world_size, sweep.ranks_per_trial, sweep.source);
+  check_group_layout(world_size, sweep.group_size(), sweep.source);
   check_output_dir(sweep.output_dir, resuming);
   return sweep;
 }
@@ -336,9 +376,13 @@ std::unique_ptr<Scheduler> SweepConfig::make_scheduler() const {
   return scheduler_registry().create(config.at("scheduler"), BudgetRange{min_budget, max_budget, eta});
 }
 
+int64_t SweepConfig::group_size() const { return objective.isolation == "process" ? 1 : ranks_per_trial; }
+
 StudyOptions SweepConfig::study_options() const {
   Json settings = config;
   for (const auto& key : kRunSettings) settings.erase(key);
+  // How isolated trials are started (which mpirun, which cohort-train) may change on a resume, as on another machine.
+  for (const auto& key : kIsolationSettings) settings["objective"].erase(key);
   return StudyOptions()
       .seed(config.at("seed").get<uint64_t>())
       .direction(objective.direction)

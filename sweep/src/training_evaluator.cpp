@@ -1,7 +1,6 @@
 #include "cohort/sweep/training_evaluator.h"
 
 #include <cmath>
-#include <filesystem>
 
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -13,65 +12,27 @@
 #include "cohort/job/training_job.h"
 #include "cohort/memory/oom.h"
 #include "cohort/strategy/strategy.h"
-#include "cohort/trainer/checkpoint.h"
 #include "cohort/tuner/space/search_space.h"
-#include "cohort/sweep/hparams_writer.h"
 #include "cohort/sweep/leader.h"
 #include "cohort/logging/describe_exception.h"
 #include "cohort/core/run_layout.h"
+#include "training/trial_start.h"
 
 namespace cohort::sweep {
-namespace fs = std::filesystem;
 namespace {
 
-/// Checkpoint names carry their epochs to six decimals: closer than this to
-/// the budget counts as at the budget.
-constexpr double kSameEpochs = 1e-5;
-
-/// The newest checkpoint in `run_dir`/checkpoints taken before `budget`
-/// epochs, or "". One at the budget itself is passed over: continuing from it
-/// would train nothing and leave no final record to read the metric from.
-std::string checkpoint_before(const std::string& run_dir, double budget) {
-  if (run_dir.empty()) return "";
-  const auto found = trainer::list_checkpoints(run_layout::in(run_dir, run_layout::kCheckpoints));
-  for (auto it = found.rbegin(); it != found.rend(); ++it)
-    if (*trainer::checkpoint_epochs(*it) < budget - kSameEpochs) return *it;
-  return "";
-}
-
-/// Where a trial starts: {"checkpoint": path or "", "from_parent": bool}. The
-/// leader looks (every rank may not see the same files at the same moment)
-/// and the group follows.
-Json choose_start(const Trial& trial, const TrialContext& context) {
-  Json start = {{"checkpoint", ""}, {"from_parent", false}};
+/// Where a trial starts (detail::start_trial): the leader looks, and copies
+/// the parent's curves on a promotion (every rank may not see the same files
+/// at the same moment), and the group follows.
+detail::TrialStart choose_start(const Trial& trial, const TrialContext& context) {
   const bool leader = !context.group || context.group->rank() == 0;
+  Json start = {{"checkpoint", ""}, {"from_parent", false}};
   if (leader) {
-    start["checkpoint"] = checkpoint_before(context.trial_dir, trial.budget);
-    if (start["checkpoint"] == "" && trial.parent >= 0) {
-      start["checkpoint"] = checkpoint_before(context.parent_dir, trial.budget);
-      start["from_parent"] = start["checkpoint"] != "";
-    }
+    const auto chosen = detail::start_trial(trial, context.trial_dir, context.parent_dir);
+    start = {{"checkpoint", chosen.checkpoint}, {"from_parent", chosen.from_parent}};
   }
   if (context.group && context.group->size() > 1) start = broadcast_json(*context.group, start);
-  return start;
-}
-
-/// Copies the parent's learning curves into a promoted trial's directory: its
-/// metrics.jsonl and the event files of its training (not the parent's HParams
-/// session), so the resumed run appends to them.
-void copy_parent_curves(const std::string& parent_dir, const std::string& output_dir) {
-  const auto copy = [&](const fs::path& from) {
-    fs::create_directories(output_dir);
-    fs::copy_file(from, fs::path(output_dir) / from.filename(), fs::copy_options::overwrite_existing);
-  };
-  const auto parent_metrics = run_layout::in(parent_dir, run_layout::kMetrics);
-  if (fs::exists(parent_metrics)) copy(parent_metrics);
-  for (const auto& entry : fs::directory_iterator(parent_dir)) {
-    const auto name = entry.path().filename().string();
-    if (entry.is_regular_file() && name.find("tfevents") != std::string::npos &&
-        entry.path().extension() != kHParamsSuffix)
-      copy(entry.path());
-  }
+  return {start.at("checkpoint").get<std::string>(), start.at("from_parent").get<bool>()};
 }
 
 /// The trial's logger: the console sinks of the default logger (at their
@@ -115,9 +76,9 @@ Json train(const Json& config, const std::string& source, const std::string& che
   return job.trainer().last_record();
 }
 
-/// Refuses a metric that no training job's record has, before any trial runs:
-/// the record's names are those of a sample record from the trainer itself.
-void check_metric(const std::string& metric, const Json& config, const std::string& source) {
+}  // namespace
+
+void check_training_metric(const std::string& metric, const Json& config, const std::string& source) {
   try {
     read_metric(job::example_record(config), metric, "a training job's metrics record");
   } catch (const std::runtime_error& error) {
@@ -125,14 +86,12 @@ void check_metric(const std::string& metric, const Json& config, const std::stri
   }
 }
 
-}  // namespace
-
 Json trial_training_config(const Json& base, const Json& configuration, const std::string& output_dir,
                            double max_budget, const std::string& source) {
   Json config = base;
   apply_configuration(configuration, config);
   config["output_dir"] = output_dir;
-  config["trainer"]["epochs"] = std::max<int64_t>(1, int64_t(std::ceil(max_budget - kSameEpochs)));
+  config["trainer"]["epochs"] = std::max<int64_t>(1, int64_t(std::ceil(max_budget - detail::kSameEpochs)));
   // Several groups drawing progress bars on one terminal would garble it.
   if (config["trainer"].value("progress", "auto") == "auto") config["trainer"]["progress"] = "log";
   return job::training_schema().validate(config, source);
@@ -143,7 +102,7 @@ TrainingEvaluator::TrainingEvaluator(Json base_config, std::string source, doubl
       source_(std::move(source)),
       max_budget_(max_budget),
       metric_(std::move(metric)) {
-  check_metric(metric_, base_config_, source_);
+  check_training_metric(metric_, base_config_, source_);
 }
 
 Result TrainingEvaluator::evaluate(const Trial& trial, const TrialContext& context) {
@@ -180,10 +139,7 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
       context.group, trial_logger(leader && !output_dir.empty() ? run_layout::in(output_dir, run_layout::kTrainLog) : "",
                                   config.at("log_level").get<std::string>())};
 
-  auto start = choose_start(trial, context);
-  auto checkpoint = start.at("checkpoint").get<std::string>();
-  // The trial's learning curve starts with its parent's; the resumed run appends to it.
-  if (leader && start.at("from_parent").get<bool>()) copy_parent_curves(context.parent_dir, output_dir);
+  auto checkpoint = choose_start(trial, context).checkpoint;
   trainer::FitOptions fit;
   fit.until_epochs(trial.budget);
   if (context.deadline > 0.0) fit.stop_when([&context] { return deadline_passed(context); });

@@ -2,7 +2,10 @@
 // JSON line, failures with their reason, the deadline.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "cohort/sweep/command_evaluator.h"
 #include "sweep_helpers.h"
@@ -88,11 +91,21 @@ TEST_CASE("a command that fails says how, with its last stderr line", "[command]
   const auto root = temporary_directory("command-failure");
   const auto trial = make_trial(0, 1.0);
   const auto context = context_for(root, trial);
-  const auto exited =
-      CommandEvaluator({"sh", "-c", "echo starting; echo 'first' >&2; echo 'bad input x' >&2; exit 3"}, "loss")
-          .evaluate(trial, context);
+  // A launcher's rule of dashes after the message is no line that says anything.
+  const auto exited = CommandEvaluator({"sh", "-c",
+                                        "echo starting; echo 'first' >&2; echo 'bad input x' >&2; "
+                                        "echo '-----' >&2; exit 3"},
+                                       "loss")
+                          .evaluate(trial, context);
   CHECK(exited.state == TrialState::kFailed);
   CHECK(exited.error == "the command exited with status 3; last stderr line: bad input x");
+  // A message framed by rules, as mpirun prints one, is read whole; 128 + n is said to be signal n.
+  const auto banner = CommandEvaluator({"sh", "-c", "echo 'info' >&2; echo '---' >&2; echo 'mpirun noticed that' >&2; "
+                                                    "echo 'rank 1 died.' >&2; echo '---' >&2; exit 137"},
+                                       "loss")
+                          .evaluate(trial, context);
+  CHECK(banner.error == "the command exited with status 137 (128 + 9: a process it ran was killed by signal 9, "
+                        "Killed); last stderr line: mpirun noticed that rank 1 died.");
   const auto killed = CommandEvaluator({"sh", "-c", "kill -9 $$"}, "loss").evaluate(trial, context);
   CHECK_THAT(killed.error, Contains("killed by signal 9"));
   const auto silent = CommandEvaluator({"sh", "-c", "echo no json here"}, "loss").evaluate(trial, context);
@@ -106,6 +119,32 @@ TEST_CASE("a command that fails says how, with its last stderr line", "[command]
   CHECK_THAT(unknown.error, Contains("\"{nope}\""));
   // The evaluator is fine after all that.
   CHECK(CommandEvaluator({"sh", "-c", "echo '{\"loss\": 1}'"}, "loss").evaluate(trial, context).value == 1.0);
+}
+
+TEST_CASE("a command does not inherit the sweep's MPI identity (OMPI_*, PMIX_*, PMI_*)",
+          "[command][environment]") {
+  const auto root = temporary_directory("command-environment");
+  const auto trial = make_trial(0, 1.0);
+  // What mpirun gives a rank (Open MPI's, PMIx's, PMI's), and what says who may run one.
+  const std::vector<std::string> names = {"OMPI_COMM_WORLD_RANK", "OMPI_MCA_ess_base_jobid", "PMIX_RANK", "PMI_RANK",
+                                          "OMPI_ALLOW_RUN_AS_ROOT"};
+  std::map<std::string, std::optional<std::string>> saved;
+  for (const auto& name : names) {
+    const char* value = std::getenv(name.c_str());
+    saved[name] = value ? std::optional<std::string>(value) : std::nullopt;
+    ::setenv(name.c_str(), "7", 1);
+  }
+  const auto result = CommandEvaluator({"sh", "-c",
+                                        "echo \"{\\\"loss\\\": 0, \\\"identity\\\": \\\"$OMPI_COMM_WORLD_RANK"
+                                        "$OMPI_MCA_ess_base_jobid$PMIX_RANK$PMI_RANK\\\", \\\"root\\\": "
+                                        "\\\"$OMPI_ALLOW_RUN_AS_ROOT\\\"}\""},
+                                       "loss")
+                          .evaluate(trial, context_for(root, trial));
+  for (const auto& [name, value] : saved)
+    value ? ::setenv(name.c_str(), value->c_str(), 1) : ::unsetenv(name.c_str());
+  REQUIRE(result.state == TrialState::kCompleted);
+  CHECK(result.info.at("output").at("identity") == "");
+  CHECK(result.info.at("output").at("root") == "7");
 }
 
 TEST_CASE("a command past its deadline is stopped, by SIGKILL if it ignores SIGTERM", "[command][deadline]") {

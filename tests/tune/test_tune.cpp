@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -196,6 +197,32 @@ TEST_CASE("cohort-tune without mpirun runs the sweep in its own process", "[tune
   CHECK(count_state(dir / "out" / "journal.jsonl", "completed") == 5);
 }
 
+namespace {
+
+/// A successive-halving bracket of two-rank ddp trials on the synthetic data
+/// (2 configurations at 1 epoch, the better one promoted to 2), each trial a
+/// child job: objective.isolation "process".
+Json isolated_sweep(const fs::path& output_dir) {
+  auto base = read_json(COHORT_SOURCE_DIR "/tests/cli/synthetic.json");  // 192 training examples, batch 32
+  base["strategy"] = {{"name", "ddp"}};
+  return {{"base", base},
+          {"space", {{"optimizer.lr", {{"type", "loguniform"}, {"low", 0.01}, {"high", 0.3}}}}},
+          {"objective", {{"metric", "val_accuracy"}, {"mode", "max"}, {"isolation", "process"},
+                         {"launcher", trial_launcher()}}},
+          {"budget", {{"min", 1}, {"max", 2}, {"eta", 2}}},
+          {"scheduler", {{"name", "successive_halving"}, {"max_brackets", 1}}},
+          {"ranks_per_trial", 2},
+          {"sync_journal", false},
+          {"output_dir", output_dir.string()}};
+}
+
+std::string text_of(const fs::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+}  // namespace
+
 TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mpi]") {
   const auto dir = temporary_directory("tune-bad");
   const auto config = write_sweep(dir, "sweep.json", branin_sweep(dir / "out"));
@@ -228,6 +255,21 @@ TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mp
     sweep["objective"] = {{"function", "branin"}, {"worker", true}};
     expect_refusal(0, {"--config", write_sweep(dir, "typo.json", sweep)},
                    "\"objective.worker\" needs objective.command: the worker to start.");
+  }
+  SECTION("isolation settings that cannot work, before any trial runs") {
+    auto sweep = isolated_sweep(dir / "isolated");
+    sweep["objective"]["trainer"] = (dir / "no-such-cohort-train").string();
+    expect_refusal(3, {"--config", write_sweep(dir, "isolated.json", sweep)},
+                   "\"objective.trainer\": " + (dir / "no-such-cohort-train").string() + " is not an executable file");
+    sweep["objective"].erase("trainer");
+    sweep["objective"]["launcher"] = {"mpirun", "-np", "{rank}"};
+    expect_refusal(0, {"--config", write_sweep(dir, "isolated.json", sweep)},
+                   "\"objective.launcher\" has the placeholder \"{rank}\"; its only placeholder is {ranks}");
+    sweep["objective"].erase("isolation");
+    expect_refusal(0, {"--config", write_sweep(dir, "isolated.json", sweep)},
+                   "\"objective.launcher\" is a setting of isolated training trials and needs objective.isolation "
+                   "\"process\".");
+    CHECK_FALSE(fs::exists(dir / "isolated"));  // nothing ran, nothing was written
   }
   SECTION("ranks that do not split into groups") {
     expect_refusal(4, {"--config", config, "--set", "ranks_per_trial=2"}, "do not split into groups of 2");
@@ -364,4 +406,111 @@ TEST_CASE("a persistent worker at -np 2 is pruned by the median rule through int
   }
   CHECK(pruned > 0);
   CHECK(pids.size() == 1);  // one worker served every trial
+}
+
+TEST_CASE("isolated trials: a rank killed with SIGKILL fails only its trial, and a promotion resumes its parent",
+          "[tune][mpi][isolation]") {
+  const auto dir = temporary_directory("tune-isolated");
+  auto sweep = isolated_sweep(dir / "out");
+  // Rank 1 of trial 0's job dies as it starts (tests/tune/scripts/kill_rank.sh); the other ranks are cohort-train.
+  sweep["objective"]["trainer"] = kScripts + "/tune/scripts/kill_rank.sh";
+  sweep["max_failures"] = 0;
+  ::setenv("COHORT_TEST_TRAINER", COHORT_TRAIN_BINARY, 1);
+  // A coordinator and two ranks that start the trials' jobs: trials 0 and 1 run side by side.
+  const auto run = run_command(tune_command(3, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  const auto journal = dir / "out" / "journal.jsonl";
+  std::map<int64_t, Json> told;
+  for (const auto& tell : journal_events(journal, "tell")) told[tell.at("trial_id")] = tell;
+  REQUIRE(told.size() == 3);
+
+  // Trial 0 failed alone, in one sentence naming how its job ended and its log.
+  REQUIRE(told.at(0).at("state") == "failed");
+  const auto error = told.at(0).at("error").get<std::string>();
+  CHECK(error.rfind("the trial's training job ", 0) == 0);
+  CHECK(error.find("trials/0/train.log") != std::string::npos);
+  // mpirun's exit status for a rank killed by SIGKILL (its banner may or may not say which rank it was).
+  CHECK(error.find("exited with status 137 (128 + 9: a process it ran was killed by signal 9, Killed)") !=
+        std::string::npos);
+  CHECK(error.find('\n') == std::string::npos);
+  CHECK(run.err.find("sweep: trial 0 failed") != std::string::npos);
+
+  // Trial 1 trained as a two-rank ddp job: each rank on half of the 192 examples, 3 steps per epoch.
+  REQUIRE(told.at(1).at("state") == "completed");
+  CHECK(told.at(1).at("info").at("steps") == 3);
+  CHECK(told.at(1).at("info").at("start") == "scratch");
+
+  // Trial 2, trial 1 promoted to 2 epochs, continued from its parent's checkpoint: the child job's log says so.
+  const auto promoted = journal_events(journal, "ask").at(2);
+  REQUIRE(promoted.at("parent") == 1);
+  REQUIRE(told.at(2).at("state") == "completed");
+  CHECK(told.at(2).at("info").at("start").get<std::string>().find("trials/1/checkpoints") != std::string::npos);
+  CHECK(told.at(2).at("info").at("steps") == 6);
+  const auto log = text_of(dir / "out" / "trials" / "2" / "train.log");
+  INFO(log);
+  CHECK(log.find("resumed from " + (dir / "out" / "trials" / "1" / "checkpoints").string()) != std::string::npos);
+  // Its learning curve is its parent's epoch, then its own.
+  const auto curve = read_jsonl(dir / "out" / "trials" / "2" / "metrics.jsonl");
+  REQUIRE(curve.size() == 2);
+  CHECK(curve.at(0) == read_jsonl(dir / "out" / "trials" / "1" / "metrics.jsonl").at(0));
+  CHECK(curve.at(1).at("epoch") == 2);
+  const auto summary = final_line(run);
+  CHECK(summary.at("completed") == 2);
+  CHECK(summary.at("failed") == 1);
+}
+
+TEST_CASE("isolated trials without a launcher: cohort-train alone per trial, its own failure sentence in the trial's",
+          "[tune][isolation]") {
+  const auto dir = temporary_directory("tune-isolated-alone");
+  auto sweep = isolated_sweep(dir / "out");
+  sweep["base"]["strategy"] = {{"name", "single"}};
+  sweep["base"]["trainer"]["nonfinite_loss"] = "fail";
+  sweep["objective"]["launcher"] = Json::array();  // no mpirun: each trial is one cohort-train process
+  sweep["ranks_per_trial"] = 1;
+  sweep["space"] = {{"optimizer.lr", {{"type", "grid"}, {"values", {0.1, 1e30}}}}};  // 1e30 diverges at once
+  sweep["sampler"] = {{"name", "grid"}};
+  sweep["scheduler"] = {{"name", "fifo"}};
+  sweep["max_failures"] = 0;
+  // cohort-tune alone, without mpirun: it starts the trials' processes itself.
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  REQUIRE(run.status == 0);
+  std::map<double, Json> by_lr;
+  for (const auto& trial : journal_events(dir / "out" / "journal.jsonl", "ask"))
+    by_lr[trial.at("config").at("optimizer.lr").get<double>()] = trial;
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  REQUIRE(tells.size() == 2);
+  for (const auto& tell : tells) {
+    const bool diverged = tell.at("trial_id") == by_lr.at(1e30).at("id");
+    INFO(tell.dump());
+    CHECK(tell.at("state") == (diverged ? "failed" : "completed"));
+    if (!diverged) continue;
+    const auto error = tell.at("error").get<std::string>();
+    // The trainer's own sentence, not the end of its log.
+    CHECK(error.rfind("the trial's training job exited with status 1: cohort-train: training failed: step ", 0) == 0);
+    CHECK(error.find("the loss is nan") != std::string::npos);
+    CHECK(error.find("(its log: ") != std::string::npos);
+  }
+}
+
+TEST_CASE("isolated trials past trial_timeout_s: the job is stopped and the trial timed out", "[tune][isolation]") {
+  const auto dir = temporary_directory("tune-isolated-timeout");
+  auto sweep = isolated_sweep(dir / "out");
+  sweep["objective"]["launcher"] = Json::array();
+  sweep["objective"]["trainer"] = kScripts + "/tune/scripts/hang.sh";  // sleeps 60 s
+  sweep["ranks_per_trial"] = 1;
+  sweep["scheduler"] = {{"name", "fifo"}};
+  sweep["max_trials"] = 1;
+  sweep["max_failures"] = 0;
+  sweep["trial_timeout_s"] = 1;
+  const auto run = run_command(tune_command(0, {"--config", write_sweep(dir, "sweep.json", sweep)}), dir, "run");
+  INFO(run.err);
+  CHECK(run.status == 1);  // no trial completed
+  const auto tells = journal_events(dir / "out" / "journal.jsonl", "tell");
+  REQUIRE(tells.size() == 1);
+  CHECK(tells.at(0).at("state") == "timed_out");  // had it run its 60 s, it would have failed (no record)
+  CHECK(tells.at(0).at("error").get<std::string>().rfind(
+            "timed out: the trial's training job ran past its deadline and was stopped with SIGTERM; its log is ", 0) ==
+        0);
 }

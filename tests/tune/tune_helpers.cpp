@@ -78,6 +78,13 @@ std::vector<std::string> tune_command(int ranks, const std::vector<std::string>&
   return command;
 }
 
+std::vector<std::string> trial_launcher() {
+  std::vector<std::string> launcher = {COHORT_MPIEXEC, COHORT_MPIEXEC_NUMPROC_FLAG, "{ranks}"};
+  for (const auto& flag : split_words(COHORT_MPIEXEC_FLAGS))
+    if (flag != "-q") launcher.push_back(flag);
+  return launcher;
+}
+
 TuneRun run_command(const std::vector<std::string>& command, const std::filesystem::path& dir,
                     const std::string& name) {
   const pid_t pid = ::fork();

@@ -26,6 +26,11 @@ struct TuneRun {
 /// under mpirun (ranks 0: as one process, without mpirun).
 std::vector<std::string> tune_command(int ranks, const std::vector<std::string>& args);
 
+/// The objective.launcher of isolated trials in tests: mpirun with the test
+/// flags (--oversubscribe) and "{ranks}" ranks, without -q, so that mpirun
+/// says which rank of a trial's job died.
+std::vector<std::string> trial_launcher();
+
 /// Runs `command` and waits for it; stdout and stderr are kept in files
 /// under `dir` (named after `name`) and returned.
 TuneRun run_command(const std::vector<std::string>& command, const std::filesystem::path& dir,

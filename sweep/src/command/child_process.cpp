@@ -33,12 +33,13 @@ std::pair<int, int> connected_pair(bool socket) {
 
 /// Connects the child's standard stream `target` to the file `path`, or when
 /// `path` is "" to a pipe (stdout, stderr) or socket (stdin); returns this
-/// process's end of that pipe or socket (-1 for a file). `child_ends` gets the
+/// process's end of that pipe or socket (-1 for a file; `append`: an output
+/// file is appended to, not truncated). `child_ends` gets the
 /// child's end, to close here once the child has it.
 int connect_stream(posix_spawn_file_actions_t& actions, int target, const std::string& path, bool socket,
-                   std::vector<int>& child_ends) {
+                   bool append, std::vector<int>& child_ends) {
   if (!path.empty()) {
-    const int flags = target == STDIN_FILENO ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
+    const int flags = target == STDIN_FILENO ? O_RDONLY : O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC);
     posix_spawn_file_actions_addopen(&actions, target, path.c_str(), flags, 0644);
     return -1;
   }
@@ -51,6 +52,36 @@ int connect_stream(posix_spawn_file_actions_t& actions, int target, const std::s
   return mine;
 }
 
+/// Whether the variable `entry` ("NAME=value") makes a process a rank of an
+/// MPI job: Open MPI's and PMIx's (OMPI_*, PMIX_*, PMI_*), read at MPI_Init.
+/// OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM) stay: they say who may start a job, not
+/// which job a process is in.
+bool mpi_job_identity(const std::string& entry) {
+  const auto name = entry.substr(0, entry.find('='));
+  if (name == "OMPI_ALLOW_RUN_AS_ROOT" || name == "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM") return false;
+  for (const char* prefix : {"OMPI_", "PMIX_", "PMI_"})
+    if (name.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+/// This process's environment without the MPI job's identity: a child that
+/// calls mpirun (an isolated training trial, a command) starts a job of its
+/// own instead of joining the sweep's as one of its ranks.
+std::vector<std::string> child_environment() {
+  std::vector<std::string> kept;
+  for (char** entry = environ; *entry; ++entry)
+    if (!mpi_job_identity(*entry)) kept.emplace_back(*entry);
+  return kept;
+}
+
+/// Pointers to the strings of `words`, ended by a null pointer, as exec takes them.
+std::vector<char*> c_strings(const std::vector<std::string>& words) {
+  std::vector<char*> pointers;
+  for (const auto& word : words) pointers.push_back(const_cast<char*>(word.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
 void close_fd(int& fd) {
   if (fd >= 0) close(fd);
   fd = -1;
@@ -58,13 +89,19 @@ void close_fd(int& fd) {
 
 }  // namespace
 
+distributed::Backoff child_backoff() {
+  using std::chrono::microseconds;
+  return distributed::Backoff(distributed::BackoffOptions::for_events(distributed::wait_mode(), microseconds(0),
+                                                                      microseconds(500), microseconds(50000)));
+}
+
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildStreams& streams) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   std::vector<int> child_ends;
-  stdin_fd_ = connect_stream(actions, STDIN_FILENO, streams.stdin_socket ? "" : "/dev/null", true, child_ends);
-  stdout_fd_ = connect_stream(actions, STDOUT_FILENO, streams.stdout_path, false, child_ends);
-  stderr_fd_ = connect_stream(actions, STDERR_FILENO, streams.stderr_path, false, child_ends);
+  stdin_fd_ = connect_stream(actions, STDIN_FILENO, streams.stdin_socket ? "" : "/dev/null", true, false, child_ends);
+  stdout_fd_ = connect_stream(actions, STDOUT_FILENO, streams.stdout_path, false, streams.append, child_ends);
+  stderr_fd_ = connect_stream(actions, STDERR_FILENO, streams.stderr_path, false, streams.append, child_ends);
   posix_spawnattr_t attributes;
   posix_spawnattr_init(&attributes);
   // Its own process group, and signals as a fresh process has them: this
@@ -77,10 +114,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const ChildStre
   posix_spawnattr_setsigmask(&attributes, &none);
   posix_spawnattr_setsigdefault(&attributes, &reset);
   posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> args;
-  for (const auto& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  const int error = posix_spawnp(&pid_, argv.front().c_str(), &actions, &attributes, args.data(), environ);
+  const auto environment = child_environment();
+  auto args = c_strings(argv), variables = c_strings(environment);
+  const int error = posix_spawnp(&pid_, argv.front().c_str(), &actions, &attributes, args.data(), variables.data());
   posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   for (int fd : child_ends) close(fd);

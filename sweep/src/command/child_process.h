@@ -3,7 +3,10 @@
 // everything it started (e.g. the program behind `sh -c`). Its stdout and
 // stderr go to files or to pipes this process reads; its stdin is /dev/null
 // or a socket this process writes (a socket, so that writing to a child that
-// died fails with EPIPE instead of killing this process with SIGPIPE).
+// died fails with EPIPE instead of killing this process with SIGPIPE). Its
+// environment is this process's without the variables that make a process a
+// rank of an MPI job (OMPI_*, PMIX_*, PMI_*), so a child that calls mpirun
+// starts a job of its own rather than joining the sweep's.
 
 #include <sys/types.h>
 
@@ -12,21 +15,32 @@
 #include <string>
 #include <vector>
 
+#include "cohort/distributed/wait_policy.h"
+
 namespace cohort::sweep::detail {
 
+/// How a parent polls its child: sleeps from 500 us (most test commands end
+/// within milliseconds) doubling up to 50 ms for long ones.
+distributed::Backoff child_backoff();
+
 struct ChildStreams {
-  /// Files for the child's stdout and stderr (created or truncated); "" for a
+  /// Files for the child's stdout and stderr (created if need be); "" for a
   /// pipe this process reads through stdout_fd() / stderr_fd().
   std::string stdout_path;
   std::string stderr_path;
   /// Whether the child's stdin is a socket written through write_stdin()
   /// rather than /dev/null.
   bool stdin_socket = false;
+  /// Whether the stdout and stderr files are appended to rather than truncated.
+  bool append = false;
 };
 
 class ChildProcess {
  public:
-  /// Starts `argv` (looked up on PATH). Throws std::runtime_error when it cannot start.
+  /// Starts `argv` (looked up on PATH) with this process's environment less
+  /// the MPI job's identity (every OMPI_*, PMIX_* and PMI_* variable but
+  /// OMPI_ALLOW_RUN_AS_ROOT and OMPI_ALLOW_RUN_AS_ROOT_CONFIRM). Throws
+  /// std::runtime_error when it cannot start.
   ChildProcess(const std::vector<std::string>& argv, const ChildStreams& streams);
   /// A child still running is killed (SIGKILL to its group) and reaped.
   ~ChildProcess();

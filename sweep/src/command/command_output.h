@@ -33,8 +33,16 @@ Result final_result(const Json& line, const std::string& metric, const std::stri
 /// `line` parsed, when it is a JSON object.
 std::optional<Json> json_object(const std::string& line);
 
-/// The last line of `path` with something on it, shortened for a message; "" if none.
+/// The last line of `path` with a letter or a digit on it (not a launcher's
+/// rule of dashes); when rules frame it, the whole message between them (as
+/// mpirun prints its banners) on one line. Shortened for a message; "" if none.
 std::string last_line(const std::string& path);
+
+/// How a process that ended with wait status `status` ended: "exited with
+/// status 3", "was killed by signal 9 (Killed)", or for an exit status of
+/// 128 + n, "exited with status 137 (128 + 9: a process it ran was killed by
+/// signal 9, Killed)", as shells and mpirun say so.
+std::string how_it_ended(int status);
 
 /// Why a command that ended with wait status `status` failed: its exit
 /// status or signal, and the last line of its stderr (in `stderr_path`).

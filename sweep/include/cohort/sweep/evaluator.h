@@ -78,6 +78,15 @@ struct ObjectiveSpec {
   /// "hartmann6", "counting_ones"), evaluated in the group leader's process:
   /// for trying a sweep out and for benchmarks of the executor itself.
   std::string function;
+  /// For training trials: "process" runs each trial as a child job, `launcher`
+  /// in front of `trainer` (IsolatedTrainingEvaluator), so that a rank that
+  /// dies fails only its trial; "none" trains in the sweep's own ranks.
+  std::string isolation = "none";
+  /// With isolation "process": the command that starts a trial's ranks, its
+  /// "{ranks}" already replaced by ranks_per_trial (e.g. {"mpirun", "-np", "2"}).
+  std::vector<std::string> launcher;
+  /// With isolation "process": the cohort-train to run ("" for the one beside this program).
+  std::string trainer;
   /// Everything else the objective block said (e.g. a test function's
   /// settings), for the evaluator that needs it.
   Json settings = Json::object();
@@ -95,7 +104,8 @@ double read_metric(const Json& record, const std::string& metric, const std::str
 /// configuration applied, trained for the trial's budget in epochs (fractions
 /// allowed) on a learning-rate schedule whose horizon is `max_budget` epochs,
 /// so that a trial promoted from its parent's checkpoint ends exactly where
-/// training straight to its budget would.
+/// training straight to its budget would; with objective.isolation "process",
+/// each such job runs as a child job (IsolatedTrainingEvaluator).
 std::unique_ptr<Evaluator> make_evaluator(const ObjectiveSpec& objective, const Json& base_config,
                                           const std::string& source, double max_budget);
 

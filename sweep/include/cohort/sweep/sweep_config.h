@@ -49,14 +49,18 @@ struct SweepConfig {
   double time_limit_s = 0.0;
   std::string output_dir;
 
+  /// Ranks of each of the sweep's worker groups: ranks_per_trial, or 1 under
+  /// objective.isolation "process", where each trial's ranks are a child job
+  /// that the group's one rank starts.
+  int64_t group_size() const;
   /// A fresh sampler and scheduler as the config names them.
   std::unique_ptr<Sampler> make_sampler() const;
   std::unique_ptr<Scheduler> make_scheduler() const;
   /// The study's options: seed, direction, limits, retries, and the journal at
   /// output_dir/journal.jsonl. The settings recorded in the journal are the
   /// config without the keys a resume may change (output_dir, time_limit_s,
-  /// the progress and output intervals), so resuming under another config is
-  /// refused.
+  /// the progress and output intervals, sync_journal, objective.launcher and
+  /// objective.trainer), so resuming under another config is refused.
   StudyOptions study_options() const;
   /// The complete training config that reproduces `trial`: the config its
   /// evaluator trained (trial_training_config: base with the trial's

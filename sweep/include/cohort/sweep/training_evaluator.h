@@ -19,6 +19,12 @@ namespace cohort::sweep {
 Json trial_training_config(const Json& base, const Json& configuration, const std::string& output_dir,
                            double max_budget, const std::string& source);
 
+/// Refuses, before any trial runs, a `metric` that no training job's final
+/// metrics record has (read_metric() on job::example_record(`config`)):
+/// cohort::InputError naming `source` and "objective.metric", listing the
+/// metrics there are.
+void check_training_metric(const std::string& metric, const Json& config, const std::string& source);
+
 class TrainingEvaluator : public Evaluator {
  public:
   /// `base_config`: a complete training config (`source` names it in
