@@ -128,6 +128,8 @@ void set_tpe_option(const std::string& assignment) {
   else if (key == "gamma_max") tpe_options.gamma_max(std::stoul(value));
   else if (key == "min_points") tpe_options.min_points(std::stoul(value));
   else if (key == "max_bad_kernels") tpe_options.max_bad_kernels(std::stoul(value));
+  else if (key == "agreement_exponent") tpe_options.agreement_exponent(std::stod(value));
+  else if (key == "random_fraction") tpe_options.random_fraction(std::stod(value));
   else throw std::invalid_argument("--tpe-set: unknown option " + key);
 }
 

@@ -183,6 +183,106 @@ TEST_CASE("tpe: the largest budget with min_points observations dominates lower 
   CHECK(median(model_xs(flat, rng2, 100)) > 0.5);
 }
 
+namespace {
+
+/// Ten configurations spread over [0, 1], observed at budget 1 with loss
+/// (x - low_best)^2 and at budget 81 with (x - high_best)^2: promoted, as a
+/// scheduler would, so each budget's ranking can be compared with the other's.
+void observe_promoted(TpeSampler& sampler, double low_best, double high_best) {
+  for (int i = 0; i < 10; ++i) {
+    const double x = 0.05 + 0.1 * i;
+    sampler.observe({Json{{"x", x}}, 1.0, (x - low_best) * (x - low_best)});
+    sampler.observe({Json{{"x", x}}, 81.0, (x - high_best) * (x - high_best)});
+  }
+}
+
+}  // namespace
+
+TEST_CASE("tpe: a lower budget weighs as much as it ranks like the reference", "[tuner][tpe]") {
+  const auto options = TpeOptions().min_points(10).agreement_exponent(1.0);
+  SECTION("a budget that ranks alike keeps its cost weight") {
+    TpeSampler sampler(one_uniform(), options);
+    observe_promoted(sampler, 0.3, 0.3);
+    CHECK(*sampler.reference_budget() == 81.0);
+    CHECK(sampler.budget_weights().at(1.0) == Approx(1.0 / 81));
+    CHECK(sampler.budget_weights().at(81.0) == 1.0);
+  }
+  SECTION("one that ranks against it weighs nothing") {
+    TpeSampler sampler(one_uniform(), options);
+    observe_promoted(sampler, 0.8, 0.2);  // Kendall's tau about -0.7, clipped to 0
+    CHECK(sampler.budget_weights().at(1.0) == 0.0);
+    // Without the agreement the cost alone weighs it.
+    TpeSampler by_cost(one_uniform(), TpeOptions().min_points(10).agreement_exponent(0.0));
+    observe_promoted(by_cost, 0.8, 0.2);
+    CHECK(by_cost.budget_weights().at(1.0) == Approx(1.0 / 81));
+  }
+  SECTION("fewer than min_points configurations at both budgets: no evidence, the cost alone") {
+    TpeSampler sampler(one_uniform(), TpeOptions().min_points(11).agreement_exponent(1.0));
+    observe_promoted(sampler, 0.8, 0.2);
+    sampler.observe({Json{{"x", 0.5}}, 81.0, 0.09});  // 11 at the reference, 10 of them paired
+    CHECK(*sampler.reference_budget() == 81.0);
+    CHECK(sampler.budget_weights().at(1.0) == Approx(1.0 / 81));
+  }
+}
+
+TEST_CASE("tpe: by default a lower budget weighs its cost times its agreement squared", "[tuner][tpe]") {
+  // Ten configurations ranked alike at both budgets but for one swapped
+  // pair: 44 concordant pairs, 1 discordant, tau = 43 / 45.
+  TpeSampler sampler(one_uniform());
+  for (int i = 0; i < 10; ++i) {
+    const double x = 0.05 + 0.1 * i;
+    const double cheap = i == 0 ? 0.15 : i == 1 ? 0.05 : x;
+    sampler.observe({Json{{"x", x}}, 3.0, cheap});
+    sampler.observe({Json{{"x", x}}, 27.0, x});
+  }
+  CHECK(sampler.budget_weights().at(3.0) == Approx(3.0 / 27 * (43.0 / 45) * (43.0 / 45)));
+}
+
+TEST_CASE("tpe: a cheap budget that disagrees with the full one stops steering the proposals", "[tuner][tpe]") {
+  // budget_exponent 0 weighs both budgets alike, so the 90 cheap observations
+  // at 0.8 would outvote the full budget's 0.2 (as in the test above); the
+  // ten promoted configurations show that the cheap budget ranks against
+  // the full one, and the agreement silences it.
+  auto median_x = [](double agreement_exponent) {
+    TpeSampler sampler(one_uniform(), TpeOptions().budget_exponent(0.0).agreement_exponent(agreement_exponent));
+    Rng data(8), rng(9);
+    observe_parabola(sampler, data, 80, 1.0, 0.8);
+    observe_promoted(sampler, 0.8, 0.2);
+    return median(model_xs(sampler, rng, 100));
+  };
+  CHECK(median_x(0.0) > 0.5);
+  CHECK(median_x(1.0) < 0.35);
+}
+
+TEST_CASE("tpe: budgets that rank alike give the same proposals with or without the agreement", "[tuner][tpe]") {
+  // A budget-independent objective (the same loss at every budget) ranks
+  // alike everywhere: tau is 1, and the agreement changes nothing.
+  auto run = [](double agreement_exponent) {
+    TpeSampler sampler(one_uniform(), TpeOptions().agreement_exponent(agreement_exponent));
+    Rng data(12), rng(13);
+    observe_parabola(sampler, data, 30, 1.0, 0.4);
+    observe_promoted(sampler, 0.4, 0.4);
+    return model_xs(sampler, rng, 20);
+  };
+  CHECK(run(0.0) == run(2.0));
+}
+
+TEST_CASE("tpe: random_fraction replaces that share of model-based proposals by prior draws", "[tuner][tpe]") {
+  auto model_based = [](double fraction) {
+    TpeSampler sampler(one_uniform(), TpeOptions().random_fraction(fraction));
+    Rng data(14), rng(15);
+    observe_parabola(sampler, data, 30, 1.0, 0.5);
+    int count = 0;
+    for (int i = 0; i < 200; ++i) count += sampler.propose(1.0, rng)->model_based;
+    return count;
+  };
+  CHECK(model_based(0.0) == 200);
+  CHECK(model_based(1.0) == 0);
+  const int half = model_based(0.5);
+  CHECK(half > 70);
+  CHECK(half < 130);
+}
+
 TEST_CASE("tpe: the same seed and observations give the same proposals", "[tuner][tpe]") {
   auto run = [] {
     TpeSampler sampler(SearchSpace()
@@ -209,6 +309,9 @@ TEST_CASE("tpe: invalid options and observations are refused", "[tuner][tpe]") {
   CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().prior_weight(0.0)), std::invalid_argument);
   CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().budget_exponent(-1.0)), std::invalid_argument);
   CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().min_points(0)), std::invalid_argument);
+  CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().agreement_exponent(-0.5)), std::invalid_argument);
+  CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().random_fraction(-0.1)), std::invalid_argument);
+  CHECK_THROWS_AS(TpeSampler(one_uniform(), TpeOptions().random_fraction(1.5)), std::invalid_argument);
   TpeSampler sampler(one_uniform());
   CHECK_THROWS_AS(sampler.observe({Json{{"y", 0.5}}, 1.0, 0.0}), std::invalid_argument);
   CHECK_THROWS_AS(sampler.observe({Json{{"x", "high"}}, 1.0, 0.0}), std::invalid_argument);

@@ -334,6 +334,26 @@ std::vector<double> recency_weights(size_t n, bool enabled) {
   return w;
 }
 
+/// Kendall's tau-b of the pairs (x, y): +1 when they rank alike, -1 when
+/// reversed, about 0 when unrelated; pairs tied in x or y count as neither.
+/// 1 when either side has no two distinct values (no evidence of
+/// disagreement). O(m^2): m is the reference budget's population, tens to
+/// hundreds, and it is measured again only when a promotion is observed.
+double kendall_tau(const std::vector<std::pair<double, double>>& pairs) {
+  // -1, 0 or +1; two infinite (diverged) losses are a tie.
+  auto order = [](double a, double b) { return double((a > b) - (a < b)); };
+  double concordant_minus_discordant = 0.0, untied_x = 0.0, untied_y = 0.0;
+  for (size_t i = 0; i < pairs.size(); ++i)
+    for (size_t j = 0; j < i; ++j) {
+      const double sx = order(pairs[i].first, pairs[j].first), sy = order(pairs[i].second, pairs[j].second);
+      untied_x += sx != 0.0;
+      untied_y += sy != 0.0;
+      concordant_minus_discordant += sx * sy;
+    }
+  if (untied_x == 0.0 || untied_y == 0.0) return 1.0;
+  return concordant_minus_discordant / std::sqrt(untied_x * untied_y);
+}
+
 /// A running trial: its configuration, in the model's coordinates.
 struct Running {
   std::string key;  // config.dump(): what identifies it among observations
@@ -348,7 +368,16 @@ struct TpeSampler::State {
   Layout layout;
   std::vector<Group> groups;
   std::map<double, Points> points;
-  std::unordered_map<std::string, size_t> observed;  // config.dump() -> observations of it
+  /// config.dump() -> its loss at each budget it was observed at (the latest, if twice).
+  std::unordered_map<std::string, std::map<double, double>> observed;
+  /// Per budget, the configurations observed there (pointers into `observed`,
+  /// which an unordered_map keeps valid): the reference budget's are the ones
+  /// whose lower budgets can be compared with it.
+  std::map<double, std::vector<const std::map<double, double>*>> configs_at;
+  /// The agreement of each budget with the reference (budget_agreements()),
+  /// kept until an observation pairs a configuration's budgets anew.
+  std::optional<std::map<double, double>> agreements;
+  double agreements_reference = 0.0;  // the reference budget they were measured against
   std::vector<Running> running;
   size_t total = 0;
   struct Model {
@@ -377,6 +406,9 @@ void TpeSampler::check_options() const {
   require(options_.prior_weight() > 0.0, "prior_weight must be above 0.");
   require(options_.budget_exponent() >= 0.0, "budget_exponent must not be negative.");
   require(options_.min_points() > 0, "min_points must be at least 1.");
+  require(options_.agreement_exponent() >= 0.0, "agreement_exponent must not be negative.");
+  require(options_.random_fraction() >= 0.0 && options_.random_fraction() <= 1.0,
+          "random_fraction must be in [0, 1].");
 }
 
 size_t TpeSampler::gamma(size_t n) const {
@@ -386,8 +418,13 @@ size_t TpeSampler::gamma(size_t n) const {
 void TpeSampler::observe(const Observation& observation) {
   // Throws before anything changes.
   const Point point = detail::encode(state_->layout, space_, observation.config, "TpeSampler");
+  const bool new_budget = !state_->points.count(observation.budget);
   state_->points[observation.budget].add(point, observation.loss);
-  ++state_->observed[observation.config.dump()];
+  auto& losses = state_->observed[observation.config.dump()];
+  if (!losses.count(observation.budget)) state_->configs_at[observation.budget].push_back(&losses);
+  losses[observation.budget] = detail::rank_key(observation.loss);
+  // A budget to weigh, or a new pair of budgets to compare: measure again.
+  if (new_budget || losses.size() > 1) state_->agreements.reset();
   ++state_->total;
   state_->stale = true;
 }
@@ -435,21 +472,61 @@ std::optional<double> TpeSampler::reference_budget() const {
   return best->first;
 }
 
+std::map<double, double> TpeSampler::budget_agreements(double reference) const {
+  std::map<double, std::vector<std::pair<double, double>>> pairs;  // budget -> (loss there, loss at reference)
+  const auto at_reference = state_->configs_at.find(reference);
+  if (at_reference != state_->configs_at.end())
+    for (const auto* losses : at_reference->second)
+      for (const auto& [budget, loss] : *losses)
+        if (budget < reference) pairs[budget].push_back({loss, losses->at(reference)});
+  std::map<double, double> out;
+  for (const auto& entry : state_->points) {
+    const double budget = entry.first;
+    if (budget >= reference) continue;
+    const auto found = pairs.find(budget);
+    const bool measured = found != pairs.end() && found->second.size() >= options_.min_points();
+    out[budget] = measured ? std::clamp(kendall_tau(found->second), 0.0, 1.0) : 1.0;
+  }
+  return out;
+}
+
+std::map<double, double> TpeSampler::budget_weights() const {
+  std::map<double, double> weights;
+  const auto reference = reference_budget();
+  if (!reference) return weights;
+  const bool agreement = options_.agreement_exponent() > 0.0;
+  // A cache behind a const function: the measurement depends only on the
+  // observations, and observe() drops it when they change what it would say.
+  if (agreement && (!state_->agreements || state_->agreements_reference != *reference)) {
+    state_->agreements = budget_agreements(*reference);
+    state_->agreements_reference = *reference;
+  }
+  for (const auto& entry : state_->points) {
+    const double budget = entry.first;
+    // Budgets at or above the reference weigh 1; below it, by relative cost and agreement.
+    if (budget >= *reference || *reference <= 0.0 || budget <= 0.0) {
+      weights[budget] = 1.0;
+      continue;
+    }
+    double weight = std::pow(budget / *reference, options_.budget_exponent());
+    if (agreement) weight *= std::pow(state_->agreements->at(budget), options_.agreement_exponent());
+    weights[budget] = weight;
+  }
+  return weights;
+}
+
 void TpeSampler::rebuild() {
   state_->stale = false;
   state_->model.reset();
   if (state_->layout.dimensions.empty() || state_->total < options_.startup_trials()) return;
-  const double reference = *reference_budget();
+  const auto weights = budget_weights();
   const auto& layout = state_->layout;
   std::vector<Kernel> good, bad;
   for (const auto& entry : state_->points) {
     // Not a structured binding: C++17 lets no lambda (kernel, below) capture one, and clang holds to that.
-    const double budget = entry.first;
     const auto& points = entry.second;
-    // Budgets at or above the reference weigh 1; below it, by relative cost.
-    const double weight = budget >= reference || reference <= 0.0 || budget <= 0.0
-                              ? 1.0
-                              : std::pow(budget / reference, options_.budget_exponent());
+    const double weight = weights.at(entry.first);
+    if (weight <= 0.0) continue;  // a budget that disagrees with the reference says nothing
     const size_t good_count = gamma(points.size());
     auto kernel = [&](size_t row, double w) {
       return Kernel{points.units.data() + row * layout.gaussian, points.categories.data() + row * layout.categorical,
@@ -479,11 +556,15 @@ void TpeSampler::rebuild() {
 }
 
 std::optional<Proposal> TpeSampler::propose(double /*budget*/, Rng& rng) {
-  // Draws, in this order: with no model, the prior's; with one, for each
+  // Draws, in this order: with a model and a random_fraction, the coin; with
+  // no model (or heads), the prior's; with one, for each
   // group, num_candidates draws from the good mixture (a component, then its
   // coordinates in the space's order).
   if (state_->stale) rebuild();
-  if (!state_->model) return Proposal{space_.sample(rng), false};
+  // The coin is drawn only when there is one to draw: a random_fraction of 0
+  // leaves the stream of draws, and so every proposal, as it was.
+  const bool hedge = options_.random_fraction() > 0.0 && state_->model && rng.bernoulli(options_.random_fraction());
+  if (!state_->model || hedge) return Proposal{space_.sample(rng), false};
   const auto& layout = state_->layout;
   const auto& model = *state_->model;
   Point best = detail::empty_point(layout), candidate = detail::empty_point(layout);

@@ -18,12 +18,23 @@
 //    (budget / reference)^budget_exponent capped at 1, the reference being the
 //    largest budget with min_points observations. With successive halving
 //    every rung then carries about the same total weight as the budget spent
-//    on it, and a biased low budget cannot outvote the full one.
+//    on it, and a biased low budget cannot outvote the full one;
+//  - and a budget below the reference also weighs as much as it ranks like
+//    it: its cost weight times tau^agreement_exponent, tau Kendall's tau
+//    between the losses of the configurations observed at both, clipped at 0
+//    (weighing a fidelity by how well it ranks the highest one's
+//    configurations is MFES-HB's and Hyper-Tune's idea, Li et al. 2021 and
+//    2022). A budget that ranks exactly like the reference (a
+//    budget-independent objective) keeps its cost weight; a biased or noisy
+//    one is silenced instead of steering the good density where it is wrong;
+//  - optionally (random_fraction) a share of the proposals are prior draws,
+//    BOHB's hedge against a model that has settled in the wrong place.
 // Floats live on the unit scale (after the log for log-uniform ones), ints and
 // ordinals are discretised Gaussians over their levels (Optuna's half-step
 // widened bounds), and choices get Optuna's categorical kernel.
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -69,22 +80,36 @@ struct TpeOptions {
   /// run thousands of cheap trials; the recent ones lie where the model
   /// looks now, which is where the ratio is decided.
   COHORT_ARG(size_t, max_bad_kernels) = 256;
-  /// Observations a budget needs to be the reference budget.
+  /// Observations a budget needs to be the reference budget, and
+  /// configurations observed at both a lower budget and the reference before
+  /// their agreement is measured.
   COHORT_ARG(size_t, min_points) = 10;
+  /// A budget below the reference weighs its cost weight times tau^exponent,
+  /// tau its rank agreement with the reference (Kendall's tau-b over the
+  /// configurations observed at both, clipped to [0, 1]; 1 until min_points
+  /// such configurations exist). 0 turns the agreement off; 2 (not 1)
+  /// measured better on the biased benchmarks (docs/benchmarks.md, Tuner).
+  COHORT_ARG(double, agreement_exponent) = 2.0;
+  /// Share of the model-based proposals replaced by prior draws (0: none).
+  /// Off by default: it helps ASHA on a biased low budget and costs
+  /// Hyperband, which has unbiased full-budget trials, more (benchmarks.md).
+  COHORT_ARG(double, random_fraction) = 0.0;
 };
 
 class TpeSampler : public Sampler {
  public:
   /// A sampler over `space`. Throws std::invalid_argument for options out of
   /// range: no candidates, gamma_fraction outside (0, 1], gamma_max 0, a
-  /// negative prior_weight or budget_exponent, or min_points 0.
+  /// negative prior_weight, budget_exponent or agreement_exponent,
+  /// random_fraction outside [0, 1], or min_points 0.
   explicit TpeSampler(SearchSpace space, TpeOptions options = {});
   ~TpeSampler() override;
 
   /// A configuration to try; `budget` is ignored (the model uses every
   /// budget). A prior draw (model_based false) until startup_trials
   /// observations exist or when the space has nothing to model; otherwise the
-  /// best candidate by l(x) / g(x). Never empty. All randomness comes from `rng`.
+  /// best candidate by l(x) / g(x), or with probability random_fraction a
+  /// prior draw. Never empty. All randomness comes from `rng`.
   std::optional<Proposal> propose(double budget, Rng& rng) override;
 
   /// Keeps `observation` at its budget for good. Throws std::invalid_argument
@@ -106,6 +131,10 @@ class TpeSampler : public Sampler {
   /// The reference budget (weight 1) of the current observations, or nothing before any.
   std::optional<double> reference_budget() const;
 
+  /// Each budget's weight factor relative to the reference budget, cost and
+  /// agreement together: 1 at and above the reference. Empty before any observation.
+  std::map<double, double> budget_weights() const;
+
   const TpeOptions& options() const { return options_; }
 
  private:
@@ -116,6 +145,10 @@ class TpeSampler : public Sampler {
   size_t gamma(size_t n) const;
   /// Rebuilds both mixtures from the observations and the pending trials.
   void rebuild();
+  /// Each budget below `reference`: Kendall's tau-b, clipped to [0, 1], of
+  /// its losses against the reference's over the configurations observed at
+  /// both; 1 with fewer than min_points such configurations.
+  std::map<double, double> budget_agreements(double reference) const;
 
   TpeOptions options_;
   std::unique_ptr<State> state_;
