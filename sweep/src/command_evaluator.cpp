@@ -124,12 +124,8 @@ Result run_once(const std::vector<std::string>& argv, const Trial& trial, const 
       child.stop(kill_grace_s, [&] { heartbeat.beat(); });
       return *ended;
     }
-    if (deadline_passed(context)) {
-      const bool killed = child.stop(kill_grace_s, [&] { heartbeat.beat(); });
-      return Result::timed_out(fmt::format("timed out: the command ran past the trial's deadline and was stopped "
-                                           "with SIGTERM{}",
-                                           killed ? fmt::format(", then SIGKILL after {} s", kill_grace_s) : ""));
-    }
+    if (deadline_passed(context))
+      return detail::stop_at_deadline(child, kill_grace_s, heartbeat, "the command ran past the trial's deadline");
     heartbeat.beat();
     backoff.pause();
   }
@@ -159,24 +155,28 @@ std::vector<std::string> command_placeholders(const std::vector<std::string>& co
   return names;
 }
 
-std::vector<std::string> expand_command(const std::vector<std::string>& command, const Trial& trial,
-                                        const std::string& trial_dir, const std::string& parent_dir) {
+std::vector<std::string> substitute_placeholders(const std::vector<std::string>& words,
+                                                 const std::function<std::string(const std::string&)>& value) {
   std::vector<std::string> expanded;
-  for (const auto& arg : command) {
+  for (const auto& word : words) {
     std::string out;
     scan_placeholders(
-        arg, [&](const std::string& text) { out += text; },
-        [&](const std::string& name) {
-          const auto value = placeholder_value(name, trial, trial_dir, parent_dir);
-          if (!value)
-            throw std::runtime_error(fmt::format("the command's placeholder \"{{{}}}\" names no value of trial {}; "
-                                                 "the placeholders are {}",
-                                                 name, trial.id, known_placeholders(trial)));
-          out += *value;
-        });
+        word, [&](const std::string& text) { out += text; }, [&](const std::string& name) { out += value(name); });
     expanded.push_back(std::move(out));
   }
   return expanded;
+}
+
+std::vector<std::string> expand_command(const std::vector<std::string>& command, const Trial& trial,
+                                        const std::string& trial_dir, const std::string& parent_dir) {
+  return substitute_placeholders(command, [&](const std::string& name) {
+    const auto value = placeholder_value(name, trial, trial_dir, parent_dir);
+    if (!value)
+      throw std::runtime_error(fmt::format("the command's placeholder \"{{{}}}\" names no value of trial {}; "
+                                           "the placeholders are {}",
+                                           name, trial.id, known_placeholders(trial)));
+    return *value;
+  });
 }
 
 CommandEvaluator::CommandEvaluator(std::vector<std::string> command, std::string metric,

@@ -117,14 +117,9 @@ std::optional<Result> IsolatedTrainingEvaluator::run_job(const std::vector<std::
   auto backoff = detail::child_backoff();
   std::optional<int> status;
   while (!(status = job.poll())) {
-    if (deadline_passed(context)) {
-      const bool killed = job.stop(options_.kill_grace_s(), [&] { heartbeat.beat(); });
-      return Result::timed_out(fmt::format("timed out: the trial's training job ran past its deadline and was "
-                                           "stopped with SIGTERM{}; its log is {}",
-                                           killed ? fmt::format(", then SIGKILL after {} s", options_.kill_grace_s())
-                                                  : "",
-                                           log));
-    }
+    if (deadline_passed(context))
+      return detail::stop_at_deadline(job, options_.kill_grace_s(), heartbeat,
+                                      "the trial's training job ran past its deadline", "; its log is " + log);
     heartbeat.beat();
     backoff.pause();
   }
@@ -161,15 +156,8 @@ Result IsolatedTrainingEvaluator::run(const Trial& trial, const TrialContext& co
     records = lines_of(metrics);
   }
   if (records.empty()) throw std::runtime_error(fmt::format("{}: the trial trained no step.", source));
-  const auto record = Json::parse(records.back());
-  const double value = read_metric(record, metric_, "the trial's final metrics record");
-  Json info = {{"epochs", record.at("epoch")},
-               {"steps", record.at("step")},
-               {"samples_per_second", record.value("samples_per_second", 0.0)},
-               {"start", checkpoint.empty() ? std::string("scratch") : checkpoint},
-               {"metrics", metrics},
-               {"log", run_layout::in(context.trial_dir, run_layout::kTrainLog)}};
-  return Result::completed(value, std::move(info));
+  return detail::completed_training(Json::parse(records.back()), metric_, checkpoint,
+                                    {{"metrics", metrics}, {"log", run_layout::in(context.trial_dir, run_layout::kTrainLog)}});
 }
 
 }  // namespace cohort::sweep

@@ -193,13 +193,13 @@ void check_command_placeholders(const ObjectiveSpec& objective, const SearchSpac
 /// Replaces "{ranks}" in the launcher of isolated trials by `ranks`; any
 /// other placeholder there names nothing and is refused now, before a trial runs.
 void expand_launcher(ObjectiveSpec& objective, int64_t ranks, const std::string& source) {
-  for (const auto& name : command_placeholders(objective.launcher))
+  objective.launcher = substitute_placeholders(objective.launcher, [&](const std::string& name) {
     if (name != "ranks")
       throw InputError(fmt::format("{}: \"objective.launcher\" has the placeholder \"{{{}}}\"; its only placeholder "
                                    "is {{ranks}} (ranks_per_trial).",
                                    source, name));
-  for (auto& word : objective.launcher)
-    for (size_t at; (at = word.find("{ranks}")) != std::string::npos;) word.replace(at, 7, std::to_string(ranks));
+    return std::to_string(ranks);
+  });
 }
 
 /// Sweeps that can run forever must say when to stop.

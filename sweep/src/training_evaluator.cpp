@@ -151,13 +151,9 @@ Result TrainingEvaluator::run(const Trial& trial, const TrialContext& context) c
     record = train(config, source, checkpoint, fit, job_context);
   }
   if (record.empty()) throw std::runtime_error(fmt::format("{}: the trial trained no step.", source));
-  const double value = read_metric(record, metric_, "the trial's final metrics record");
-  Json info = {{"epochs", record.at("epoch")},
-               {"steps", record.at("step")},
-               {"samples_per_second", record.value("samples_per_second", 0.0)},
-               {"start", checkpoint.empty() ? std::string("scratch") : checkpoint}};
-  if (leader && !output_dir.empty()) info["metrics"] = run_layout::in(output_dir, run_layout::kMetrics);
-  return Result::completed(value, std::move(info));
+  Json files = Json::object();
+  if (leader && !output_dir.empty()) files["metrics"] = run_layout::in(output_dir, run_layout::kMetrics);
+  return detail::completed_training(record, metric_, checkpoint, files);
 }
 
 }  // namespace cohort::sweep

@@ -93,6 +93,12 @@ int launcher_ranks_on_node() {
   return 1;
 }
 
+/// Whether COHORT_KEEP_BINDING asks to keep the launcher's core binding (set, and not "0").
+bool keeps_binding() {
+  const char* keep = std::getenv("COHORT_KEEP_BINDING");
+  return keep && *keep && std::string(keep) != "0";
+}
+
 std::string auto_reason(int ranks_on_node, int cores, int runnable) {
   return fmt::format("auto: {} rank(s) on this node, {} cores, {} other task(s) runnable at start-up",
                      ranks_on_node, cores, std::max(0, runnable - 1));
@@ -209,8 +215,7 @@ void decide_wait_mode(int local_rank, int ranks_on_node) {
   if (agreed != mine) set_mode(static_cast<WaitMode>(agreed), wait_mode_reason() + "; politer on another rank");
   // On a busy node a rank pinned to one core waits for whatever else runs there, while a core another task has
   // just left stays idle; the scheduler balances better. (mpirun pins each rank to a core by default.)
-  const char* keep = std::getenv("COHORT_KEEP_BINDING");
-  if (wait_mode() == WaitMode::kSleep && !(keep && *keep && std::string(keep) != "0") && release_core_binding())
+  if (wait_mode() == WaitMode::kSleep && !keeps_binding() && release_core_binding())
     set_mode(wait_mode(), wait_mode_reason() + "; pinned to fewer cores than the node has, released");
 }
 

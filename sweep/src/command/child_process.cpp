@@ -173,4 +173,11 @@ bool ChildProcess::write_stdin(const std::string& bytes) {
 
 void ChildProcess::close_stdin() { close_fd(stdin_fd_); }
 
+Result stop_at_deadline(ChildProcess& child, double grace_s, Heartbeat& heartbeat, const std::string& what,
+                        const std::string& after) {
+  const bool killed = child.stop(grace_s, [&] { heartbeat.beat(); });
+  return Result::timed_out(fmt::format("timed out: {} and was stopped with SIGTERM{}{}", what,
+                                       killed ? fmt::format(", then SIGKILL after {} s", grace_s) : "", after));
+}
+
 }  // namespace cohort::sweep::detail

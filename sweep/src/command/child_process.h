@@ -16,6 +16,8 @@
 #include <vector>
 
 #include "cohort/distributed/wait_policy.h"
+#include "cohort/sweep/evaluator.h"
+#include "cohort/sweep/leader.h"
 
 namespace cohort::sweep::detail {
 
@@ -71,5 +73,12 @@ class ChildProcess {
   int stdout_fd_ = -1;
   int stderr_fd_ = -1;
 };
+
+/// Stops `child` at its trial's deadline (stop(): SIGTERM, SIGKILL after
+/// `grace_s`, beating `heartbeat` meanwhile) and returns the trial's result:
+/// timed out, "timed out: <what> and was stopped with SIGTERM[, then SIGKILL
+/// after <grace_s> s]<after>".
+Result stop_at_deadline(ChildProcess& child, double grace_s, Heartbeat& heartbeat, const std::string& what,
+                        const std::string& after = "");
 
 }  // namespace cohort::sweep::detail

@@ -65,11 +65,10 @@ class CommandWorker::TrialRun {
   }
 
   Result timed_out(Heartbeat& heartbeat) {
-    const bool killed = worker_.child_.stop(worker_.kill_grace_s_, [&] { heartbeat.beat(); });
+    auto result = stop_at_deadline(worker_.child_, worker_.kill_grace_s_, heartbeat,
+                                   "the worker ran past the trial's deadline", "; a new one starts for the next trial");
     worker_.in_step_ = false;
-    return Result::timed_out(fmt::format("timed out: the worker ran past the trial's deadline and was stopped with "
-                                         "SIGTERM{}; a new one starts for the next trial",
-                                         killed ? fmt::format(", then SIGKILL after {} s", worker_.kill_grace_s_) : ""));
+    return result;
   }
 
   /// The worker ended (or stopped reading) during the trial.

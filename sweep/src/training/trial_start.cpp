@@ -49,4 +49,15 @@ TrialStart start_trial(const tuner::Trial& trial, const std::string& trial_dir, 
   return start;
 }
 
+Result completed_training(const Json& record, const std::string& metric, const std::string& checkpoint,
+                          const Json& extra) {
+  const double value = read_metric(record, metric, "the trial's final metrics record");
+  Json info = {{"epochs", record.at("epoch")},
+               {"steps", record.at("step")},
+               {"samples_per_second", record.value("samples_per_second", 0.0)},
+               {"start", checkpoint.empty() ? std::string("scratch") : checkpoint}};
+  info.update(extra);
+  return Result::completed(value, std::move(info));
+}
+
 }  // namespace cohort::sweep::detail

@@ -1,11 +1,13 @@
 #pragma once
-// Where a training trial starts, for both ways of running one (in the sweep's
-// process, TrainingEvaluator; as a child job, IsolatedTrainingEvaluator): its
-// own newest checkpoint when it is handed out again, its parent's on a
-// promotion (with the parent's learning curves copied first), or the start.
+// Where a training trial starts, and what it reports at its end, for both ways
+// of running one (in the sweep's process, TrainingEvaluator; as a child job,
+// IsolatedTrainingEvaluator): it starts from its own newest checkpoint when it
+// is handed out again, its parent's on a promotion (with the parent's learning
+// curves copied first), or the start.
 
 #include <string>
 
+#include "cohort/sweep/evaluator.h"
 #include "cohort/tuner/trial.h"
 
 namespace cohort::sweep::detail {
@@ -32,5 +34,12 @@ std::string checkpoint_before(const std::string& run_dir, double budget);
 /// so that the resumed run appends to its parent's curves), or the start.
 /// Called by the one process that writes the trial's files.
 TrialStart start_trial(const tuner::Trial& trial, const std::string& trial_dir, const std::string& parent_dir);
+
+/// The completed result of a training trial whose final metrics record is
+/// `record`: the value of `metric` there (read_metric()), and as info the
+/// epochs, steps and samples per second it reached, where it started
+/// (`checkpoint`, or "scratch"), and `extra`'s keys.
+Result completed_training(const Json& record, const std::string& metric, const std::string& checkpoint,
+                          const Json& extra = Json::object());
 
 }  // namespace cohort::sweep::detail

@@ -8,6 +8,7 @@
 // intermediate values on the way ({"budget": 3, "loss": 0.4}), which the
 // scheduler may act on by stopping the trial.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,6 +36,11 @@ const std::vector<std::string>& trial_placeholders();
 /// The names of the placeholders in `command` ("{optimizer.lr}" -> "optimizer.lr"),
 /// in order: "{name}" with a name of letters, digits and "_.-"; other braces are no placeholder.
 std::vector<std::string> command_placeholders(const std::vector<std::string>& command);
+
+/// `words` with each placeholder (as command_placeholders() finds them)
+/// replaced by `value(name)`, which throws for a name it has no value for.
+std::vector<std::string> substitute_placeholders(const std::vector<std::string>& words,
+                                                 const std::function<std::string(const std::string&)>& value);
 
 /// `command` with its placeholders replaced: "{budget}", "{trial_id}",
 /// "{trial_dir}" by the trial's own, "{parent_dir}" by its parent's trial

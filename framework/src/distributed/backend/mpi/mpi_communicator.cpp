@@ -137,6 +137,8 @@ WorkHandle MpiCommunicator::allreduce_async(std::vector<torch::Tensor> tensors, 
   if (polite_ && SharedMemoryAllreduce::accepts(tensors, op) && shared_memory()) {
     if (op == ReduceOp::kAvg) work->average_after(tensors.front());
     auto reduction = shared_memory_->start(tensors.front());
+    // progress() advances everything pending, so the also_poll that start() set would only repeat it.
+    work->also_poll(nullptr);
     work->poll_with([shared = shared_memory_, reduction] { return shared->progress(*reduction); });
     work->keep(std::move(tensors));
     return work;

@@ -32,7 +32,8 @@ void* map_segment(const char* name, size_t bytes, bool create) {
   const int fd = create ? shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600) : shm_open(name, O_RDWR, 0);
   if (fd < 0) return nullptr;
   bool ok = true;
-  if (create) ok = ftruncate(fd, static_cast<off_t>(bytes)) == 0 && posix_fallocate(fd, 0, static_cast<off_t>(bytes)) == 0;
+  const auto size = static_cast<off_t>(bytes);
+  if (create) ok = ftruncate(fd, size) == 0 && posix_fallocate(fd, 0, size) == 0;
   void* base = ok ? mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
   close(fd);
   return base == MAP_FAILED ? nullptr : base;
