@@ -63,17 +63,7 @@ if [ ! -x "$bench" ]; then
   echo "run_ddp_benchmarks.sh: $bench does not exist; build it first (make bench)." >&2
   exit 2
 fi
-PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  export PYTHONPATH="/opt/cohort/torch-2.11.0${PYTHONPATH:+:$PYTHONPATH}"
-  if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-    echo "run_ddp_benchmarks.sh: $PYTHON cannot import torch; set PYTHONPATH." >&2
-    exit 2
-  fi
-fi
-export PYTHONPATH="${PYTHONPATH:-}"
-export PYTHONWARNINGS=ignore  # torch warns that numpy is missing; the peer does not use it
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$here/peers/python_env.sh"
 MPIRUN="${MPIRUN:-mpirun}"
 # Extra mpirun flags, e.g. "--mca btl_vader_single_copy_mechanism none" where a container forbids cross-memory attach.
 MPI_FLAGS="${MPI_FLAGS:-}"

@@ -39,12 +39,7 @@ if [ ! -x "$bench" ]; then
   echo "run_text_benchmarks.sh: $bench does not exist; build it first (make bench)." >&2
   exit 2
 fi
-PYTHON="${PYTHON:-python3}"
-if ! "$PYTHON" -c 'import torch' >/dev/null 2>&1; then
-  export PYTHONPATH="/opt/cohort/torch-2.11.0${PYTHONPATH:+:$PYTHONPATH}"
-fi
-export PYTHONPATH="${PYTHONPATH:-}" PYTHONWARNINGS=ignore
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+source "$here/peers/python_env.sh"
 launch() {
   if [ "$ranks" = 1 ]; then "$@"; else "${MPIRUN:-mpirun}" -np "$ranks" --oversubscribe --bind-to none \
     -x PYTHONPATH -x PYTHONWARNINGS "$@"; fi
