@@ -119,6 +119,15 @@ TEST_CASE("the wait mode chosen is the one in force", "[.][wait_expected]") {
   CHECK(ones.eq(comm->size()).all().item<bool>());
   // On one node, the sleep mode's float sums go through shared memory: no rank waits for MPI's rounds.
   CHECK(mpi->reduces_in_shared_memory() == (*expected == WaitMode::kSleep));
+  if (*expected == WaitMode::kSleep) {
+    // Ranks that pass different sizes are refused, never summed past the shorter deposit. (A communicator of
+    // its own: after the refusal its allreduces would wait for this one.)
+    auto other = dist::make_mpi_communicator(dist::CommunicatorOptions().timeout_s(30));
+    auto uneven = torch::ones({100 + other->rank()});
+    CHECK_THROWS_WITH(other->allreduce(uneven),
+                      Contains("every rank must pass the same number of elements of the same dtype") &&
+                          Contains("float32"));
+  }
 
   // Open MPI's own waits (MPI_Comm_dup, MPI_Init's exchanges) yield unless spinning.
   if (const auto yields = open_mpi_yields()) {

@@ -6,8 +6,12 @@
 
 #include <cstdio>
 #include <cstring>
+#include <stdexcept>
 
+#include <fmt/format.h>
 #include <torch/torch.h>
+
+#include "../../checks.h"
 
 namespace cohort::distributed::detail {
 namespace {
@@ -132,15 +136,33 @@ bool SharedMemoryAllreduce::try_deposit(Reduction& reduction) {
       if (header(rank).reduced.load(std::memory_order_acquire) < sequence - 2) return false;
   const auto& tensor = reduction.tensor;
   slot(rank_, sequence, tensor.numel(), tensor.scalar_type()).copy_(tensor.view(-1));
+  header(rank_).count[sequence % 2] = tensor.numel();
+  header(rank_).type[sequence % 2] = static_cast<int32_t>(tensor.scalar_type());
   header(rank_).deposited.store(sequence, std::memory_order_release);
   reduction.deposited = true;
   return true;
+}
+
+void SharedMemoryAllreduce::check_alike(const Reduction& reduction) const {
+  const auto slot_index = reduction.sequence % 2;
+  const auto count = reduction.tensor.numel();
+  const auto type = reduction.tensor.scalar_type();
+  for (int rank = 0; rank < size_; ++rank) {
+    const auto& other = header(rank);
+    if (other.count[slot_index] == count && other.type[slot_index] == static_cast<int32_t>(type)) continue;
+    throw std::invalid_argument(fmt::format(
+        "allreduce: rank {} passed {} {} element(s) and rank {} {} {}; every rank must pass the same number of "
+        "elements of the same dtype.",
+        rank, other.count[slot_index], dtype_name(static_cast<torch::ScalarType>(other.type[slot_index])), rank_,
+        count, dtype_name(type)));
+  }
 }
 
 bool SharedMemoryAllreduce::try_reduce(Reduction& reduction) {
   const uint64_t sequence = reduction.sequence;
   for (int rank = 0; rank < size_; ++rank)
     if (header(rank).deposited.load(std::memory_order_acquire) < sequence) return false;
+  check_alike(reduction);
   // Rank order on every rank, this one's own deposit included: the same sum, bit for bit, everywhere.
   auto flat = reduction.tensor.view(-1);
   const auto count = flat.numel();

@@ -67,7 +67,11 @@ class SharedMemoryAllreduce {
   std::shared_ptr<const Reduction> start(torch::Tensor tensor);
 
   /// Deposits and sums what can be, oldest first, without waiting. Returns
-  /// whether `reduction` is done.
+  /// whether `reduction` is done. Throws std::invalid_argument, naming the
+  /// rank, when another rank deposited a different number of elements or
+  /// another dtype for the same allreduce (MPI would reject or garble that;
+  /// summing it would read past that rank's data). The communicator's later
+  /// allreduces then wait for this one and end at its timeout.
   bool progress(const Reduction& reduction);
   /// The same for whatever is pending. Every wait on the communicator calls
   /// it: a rank waiting for another operation must still deposit, or a peer
@@ -79,6 +83,8 @@ class SharedMemoryAllreduce {
   struct alignas(64) Header {
     std::atomic<uint64_t> deposited;  ///< the newest allreduce whose tensor is in the slot
     std::atomic<uint64_t> reduced;    ///< the newest allreduce this rank has finished reading
+    int64_t count[2];                 ///< per slot: the elements deposited (written before `deposited`)
+    int32_t type[2];                  ///< per slot: their torch::ScalarType
   };
 
   SharedMemoryAllreduce(void* base, size_t bytes, int rank, int size);
@@ -89,6 +95,8 @@ class SharedMemoryAllreduce {
   void advance();
   bool try_deposit(Reduction& reduction);
   bool try_reduce(Reduction& reduction);
+  /// Throws unless every rank deposited as many elements of the same dtype as `reduction`.
+  void check_alike(const Reduction& reduction) const;
 
   void* base_;
   size_t bytes_;
