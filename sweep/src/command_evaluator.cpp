@@ -111,8 +111,8 @@ std::optional<Result> act_on_reports(detail::FileTail& tail, const Trial& trial,
 Result run_once(const std::vector<std::string>& argv, const Trial& trial, const std::string& metric,
                 const TrialContext& context, double kill_grace_s, Heartbeat& heartbeat) {
   if (context.trial_dir.empty()) throw std::runtime_error("a command objective needs the trial's directory");
-  const auto stdout_path = (fs::path(context.trial_dir) / "stdout.log").string();
-  const auto stderr_path = (fs::path(context.trial_dir) / "stderr.log").string();
+  const auto stdout_path = (fs::path(context.trial_dir) / detail::kStdoutFile).string();
+  const auto stderr_path = (fs::path(context.trial_dir) / detail::kStderrFile).string();
   const auto started = Clock::now();
   ChildProcess child(argv, detail::ChildStreams{stdout_path, stderr_path, /*stdin_socket=*/false});
   detail::FileTail tail(stdout_path);

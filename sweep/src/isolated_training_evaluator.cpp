@@ -111,7 +111,7 @@ std::vector<std::string> IsolatedTrainingEvaluator::job_command(const std::strin
 std::optional<Result> IsolatedTrainingEvaluator::run_job(const std::vector<std::string>& argv,
                                                          const TrialContext& context, Heartbeat& heartbeat) const {
   const auto log = run_layout::in(context.trial_dir, run_layout::kTrainLog);
-  const auto out = (fs::path(context.trial_dir) / "stdout.log").string();
+  const auto out = (fs::path(context.trial_dir) / detail::kStdoutFile).string();
   // The log is appended to, as the in-process trial's is: a trial handed out again keeps its earlier lines.
   detail::ChildProcess job(argv, detail::ChildStreams{out, log, /*stdin_socket=*/false, /*append=*/true});
   auto backoff = detail::child_backoff();

@@ -8,8 +8,10 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <memory>
+#include <string>
 
 #include "cohort/tuner/samplers/random_sampler.h"
 #include "cohort/tuner/schedulers/fifo.h"
@@ -17,9 +19,19 @@
 #include "cohort/tuner/test_functions/test_functions.h"
 #include "fuzzing.h"
 
+namespace {
+/// The journal file one process fuzzes through; removed when the process
+/// exits, so neither fuzzing nor `make test`'s replay leaves files in /tmp.
+struct ScratchJournal {
+  std::string path = "/tmp/cohort-fuzz-journal-" + std::to_string(::getpid()) + ".jsonl";
+  ~ScratchJournal() { std::remove(path.c_str()); }
+};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cohort::tuner;
-  static const std::string path = "/tmp/cohort-fuzz-journal-" + std::to_string(::getpid()) + ".jsonl";
+  static const ScratchJournal scratch;
+  const std::string& path = scratch.path;
   static const auto objective = branin();
   std::ofstream(path, std::ios::binary | std::ios::trunc) << cohort::fuzz::text_of(data, size);
   cohort::fuzz::expect_success_or_refusal([&] {

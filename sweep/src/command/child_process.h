@@ -25,6 +25,11 @@ namespace cohort::sweep::detail {
 /// within milliseconds) doubling up to 50 ms for long ones.
 distributed::Backoff child_backoff();
 
+/// The files in a trial's directory that keep a child's stdout and stderr
+/// (an isolated training job's stderr is its log, train.log, instead).
+inline constexpr const char* kStdoutFile = "stdout.log";
+inline constexpr const char* kStderrFile = "stderr.log";
+
 struct ChildStreams {
   /// Files for the child's stdout and stderr (created if need be); "" for a
   /// pipe this process reads through stdout_fd() / stderr_fd().

@@ -47,8 +47,8 @@ class CommandWorker::TrialRun {
  public:
   TrialRun(CommandWorker& worker, const Trial& trial, const TrialContext& context, const std::string& metric)
       : worker_(worker), trial_(trial), context_(context), metric_(metric),
-        stdout_path_((fs::path(context.trial_dir) / "stdout.log").string()),
-        stderr_path_((fs::path(context.trial_dir) / "stderr.log").string()),
+        stdout_path_((fs::path(context.trial_dir) / kStdoutFile).string()),
+        stderr_path_((fs::path(context.trial_dir) / kStderrFile).string()),
         stdout_(stdout_path_, std::ios::trunc), stderr_(stderr_path_, std::ios::trunc), started_(Clock::now()) {}
 
   /// Reads what the worker printed; the trial's result once a line or the
