@@ -4,9 +4,11 @@
 // nothing in /tmp; COHORT_KEEP_TEST_DIRS=1 keeps them to look at after a
 // failure.
 
+#include <ftw.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <mutex>
@@ -18,7 +20,10 @@ namespace cohort::testing {
 namespace detail {
 /// The directories this process made, removed at its exit. Only the process
 /// that made them removes them: a forked child that exits through exit()
-/// runs this destructor too, and must not delete its parent's files.
+/// runs this destructor too, and must not delete its parent's files. The
+/// removal uses POSIX calls, not std::filesystem: at exit the program's
+/// std::filesystem::remove_all can resolve to libtorch.so's copy, whose
+/// state may already be torn down (it crashed there).
 class TemporaryDirectories {
  public:
   void add(const std::filesystem::path& path) {
@@ -28,8 +33,9 @@ class TemporaryDirectories {
   ~TemporaryDirectories() {
     const char* keep = std::getenv("COHORT_KEEP_TEST_DIRS");
     if (::getpid() != owner_ || (keep && std::string(keep) == "1")) return;
-    std::error_code ignored;
-    for (const auto& path : paths_) std::filesystem::remove_all(path, ignored);
+    for (const auto& path : paths_)
+      ::nftw(path.c_str(), [](const char* file, const struct stat*, int, FTW*) { return std::remove(file), 0; }, 16,
+             FTW_DEPTH | FTW_PHYS);
   }
 
  private:
