@@ -4,7 +4,9 @@
 // Methods: every sampler x scheduler pair, named "sampler+scheduler", all at
 // eta 3 on each objective's [min_budget, max_budget]:
 //   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults)
-//   schedulers  fifo (every trial at max_budget), hyperband, asha
+//   schedulers  fifo (every trial at max_budget), hyperband, asha (one bracket,
+//               the scheduler's default), asha-hb (ASHA with all brackets:
+//               asynchronous Hyperband)
 // Each runs sequentially (ask, evaluate, tell; no threads) for every seed with
 // max_total_budget = K * max_budget. After each completed trial the incumbent
 // is the best trial among those completed at the largest budget reached so
@@ -136,6 +138,16 @@ void set_tpe_option(const std::string& assignment) {
 using SamplerFactory = std::function<std::unique_ptr<Sampler>(const TestObjective&)>;
 using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const TestObjective&)>;
 
+/// ASHA at eta 3 on the objective's budgets, with `brackets` brackets (0 = all: asynchronous Hyperband).
+std::unique_ptr<Scheduler> asha(const TestObjective& o, int64_t brackets) {
+  return std::make_unique<AshaScheduler>(AshaOptions()
+                                             .min_budget(o.min_budget)
+                                             .max_budget(o.max_budget)
+                                             .eta(3)
+                                             .promotion_quota(asha_quota)
+                                             .brackets(brackets));
+}
+
 /// Every sampler x scheduler pair, named "sampler+scheduler".
 std::vector<Method> methods() {
   const std::vector<std::pair<std::string, SamplerFactory>> samplers = {
@@ -150,11 +162,8 @@ std::vector<Method> methods() {
          return std::make_unique<HyperbandScheduler>(
              HyperbandOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3));
        }},
-      {"asha",
-       [](const TestObjective& o) {
-         return std::make_unique<AshaScheduler>(
-             AshaOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3).promotion_quota(asha_quota));
-       }},
+      {"asha", [](const TestObjective& o) { return asha(o, 1); }},
+      {"asha-hb", [](const TestObjective& o) { return asha(o, 0); }},
   };
   std::vector<Method> out;
   for (const auto& [sampler, make_sampler] : samplers)
