@@ -29,7 +29,7 @@ FLOOR = 1e-8  # a regret of exactly 0 (the optimum hit) cannot sit on a log axis
 
 
 COLOURS = {"random": "tab:gray", "bohb": "tab:blue", "tpe": "tab:red", "optuna-tpe": "tab:green"}
-DASHES = {"fifo": ":", "hyperband": "-", "asha": "--"}
+DASHES = {"fifo": ":", "hyperband": "-", "asha": "--", "asha-hb": "-."}
 
 
 def curves(path, by_objective):

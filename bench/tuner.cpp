@@ -4,7 +4,9 @@
 // Methods: every sampler x scheduler pair, named "sampler+scheduler", all at
 // eta 3 on each objective's [min_budget, max_budget]:
 //   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults)
-//   schedulers  fifo (every trial at max_budget), hyperband, asha
+//   schedulers  fifo (every trial at max_budget), hyperband, asha (one bracket,
+//               the scheduler's default), asha-hb (ASHA with all brackets:
+//               asynchronous Hyperband; --asha-hb-brackets N for N of them)
 // Each runs sequentially (ask, evaluate, tell; no threads) for every seed with
 // max_total_budget = K * max_budget. After each completed trial the incumbent
 // is the best trial among those completed at the largest budget reached so
@@ -24,7 +26,7 @@
 //   build/bin/cohort-bench-tuner [--seeds 20] [--budget-multiple 100] [--json]
 //       [--target-branin 0.01] [--target-hartmann6 0.1] [--target-counting-ones 1]
 //       [--objectives ...] [--methods ...] [--random-draws 2000000]
-//       [--proposal-observations 100 1000 10000] [--proposals 200]
+//       [--proposal-observations 100 1000 10000] [--proposals 200] [--asha-hb-brackets 0]
 //
 // Objectives: branin, hartmann6, counting_ones (8 + 8), and the budget-aware
 // branin_mf, hartmann6_mf and learning_curve (test_functions/multi_fidelity.h,
@@ -106,6 +108,9 @@ bool continue_promotions = false;
 /// Whether ASHA keeps its promotion quota (AshaOptions::promotion_quota); --published-asha clears it.
 bool asha_quota = true;
 
+/// The brackets of method asha-hb (AshaOptions::brackets): 0, all of them, unless --asha-hb-brackets says otherwise.
+int64_t asha_hb_brackets = 0;
+
 /// The TPE options every study uses: the defaults, or as --tpe-set changed them.
 TpeOptions tpe_options;
 
@@ -136,6 +141,16 @@ void set_tpe_option(const std::string& assignment) {
 using SamplerFactory = std::function<std::unique_ptr<Sampler>(const TestObjective&)>;
 using SchedulerFactory = std::function<std::unique_ptr<Scheduler>(const TestObjective&)>;
 
+/// ASHA at eta 3 on the objective's budgets, with `brackets` brackets (0 = all: asynchronous Hyperband).
+std::unique_ptr<Scheduler> asha(const TestObjective& o, int64_t brackets) {
+  return std::make_unique<AshaScheduler>(AshaOptions()
+                                             .min_budget(o.min_budget)
+                                             .max_budget(o.max_budget)
+                                             .eta(3)
+                                             .promotion_quota(asha_quota)
+                                             .brackets(brackets));
+}
+
 /// Every sampler x scheduler pair, named "sampler+scheduler".
 std::vector<Method> methods() {
   const std::vector<std::pair<std::string, SamplerFactory>> samplers = {
@@ -150,11 +165,8 @@ std::vector<Method> methods() {
          return std::make_unique<HyperbandScheduler>(
              HyperbandOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3));
        }},
-      {"asha",
-       [](const TestObjective& o) {
-         return std::make_unique<AshaScheduler>(
-             AshaOptions().min_budget(o.min_budget).max_budget(o.max_budget).eta(3).promotion_quota(asha_quota));
-       }},
+      {"asha", [](const TestObjective& o) { return asha(o, 1); }},
+      {"asha-hb", [](const TestObjective& o) { return asha(o, asha_hb_brackets); }},
   };
   std::vector<Method> out;
   for (const auto& [sampler, make_sampler] : samplers)
@@ -396,6 +408,8 @@ int main(int argc, char** argv) {
                "a promoted trial pays only the budget beyond its parent's (it continues from its checkpoint)");
   app.add_flag("--published-asha", [](int64_t) { asha_quota = false; },
                "ASHA without the promotion quota, as Li et al. (2020) publish it");
+  app.add_option("--asha-hb-brackets", asha_hb_brackets, "brackets of method asha-hb (0: all, asynchronous Hyperband)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--tpe-set", tpe_set, "key=value: change a TpeOptions default (for experiments)");
   CLI11_PARSE(app, argc, argv);
   for (const auto& assignment : tpe_set) set_tpe_option(assignment);

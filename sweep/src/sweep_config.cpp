@@ -304,6 +304,7 @@ SweepConfig parse_sweep_config(const Json& raw, const std::string& source, const
   if (sweep.output_dir.empty()) throw InputError(fmt::format("{}: \"output_dir\" must not be empty.", source));
   check_limits(sweep.config, source);
   sweep.make_sampler();  // refuses a space the sampler cannot use (a float in a grid) now, not mid-sweep
+  sweep.make_scheduler();  // and a scheduler the budget cannot hold (too many ASHA brackets)
   return sweep;
 }
 
@@ -373,7 +374,11 @@ std::unique_ptr<Sampler> SweepConfig::make_sampler() const {
 }
 
 std::unique_ptr<Scheduler> SweepConfig::make_scheduler() const {
-  return scheduler_registry().create(config.at("scheduler"), BudgetRange{min_budget, max_budget, eta});
+  try {
+    return scheduler_registry().create(config.at("scheduler"), BudgetRange{min_budget, max_budget, eta});
+  } catch (const InputError& error) {  // e.g. more ASHA brackets than the budget has rungs
+    throw InputError(fmt::format("{}: {}", source, error.what()));
+  }
 }
 
 int64_t SweepConfig::group_size() const { return objective.isolation == "process" ? 1 : ranks_per_trial; }

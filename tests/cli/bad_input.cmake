@@ -87,8 +87,12 @@ cohort_cli_test(newline_escaped 2 "\"optimizer.name\" must be one of .*not \"sgd
   ${_bad} newline ${_train} --config ${_configs}/fmnist_mlp.json --print-config)
 cohort_cli_test(config_is_directory 2 "is a directory, not a config file"
   ${_bad} - ${_train} --config @DIR@)
-cohort_cli_test(asha_takes_no_keys 2 "unknown key \"scheduler.max_brackets\": \"scheduler\" with \"name\": \"asha\" takes no other keys"
+cohort_cli_test(random_takes_no_keys 2 "unknown key \"sampler.num_candidates\": \"sampler\" with \"name\": \"random\" takes no other keys"
+  ${_tune} --config ${_branin} --set sampler.num_candidates=24 --print-config)
+cohort_cli_test(asha_hyperband_key 2 "unknown key \"scheduler.max_brackets\". did you mean \"scheduler.brackets\"\\?"
   ${_tune} --config ${_branin} --set scheduler.max_brackets=2 --print-config)
+cohort_cli_test(asha_too_many_brackets 2 "\"scheduler.brackets\" is 6, but budget 1 to 81 at eta 3 has 5 rungs to start a bracket at. use 1 to 5, or 0 for all\\.$"
+  ${_tune} --config ${_branin} --set scheduler.brackets=6 --print-config)
 cohort_cli_test(set_space_dotted_key 0 "\"high\": 0.25"
   ${_tune} --config ${_fmnist_sweep} --print-config
   --set "space.optimizer.lr={\"type\":\"loguniform\",\"low\":0.001,\"high\":0.25}")

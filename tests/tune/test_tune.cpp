@@ -238,6 +238,14 @@ TEST_CASE("bad input is refused with one sentence and exit status 2", "[tune][mp
     expect_refusal(3, {"--config", config, "--set", "max_trails=3"},
                    "unknown key \"max_trails\"; did you mean \"max_trials\"?");
   }
+  SECTION("more ASHA brackets than the budget has rungs, before anything is written") {
+    expect_refusal(0, {"--config", config, "--set", "scheduler={\"name\": \"asha\", \"brackets\": 4}"},
+                   "sweep.json (with --set overrides): \"scheduler.brackets\" is 4, but budget 1 to 9 at eta 3 has 3 "
+                   "rungs to start a bracket at; use 1 to 3, or 0 for all.");
+    expect_refusal(0, {"--config", config, "--set", "scheduler={\"name\": \"asha\", \"brackets\": -1}"},
+                   "\"scheduler.brackets\" must be at least 0, got -1.");
+    CHECK_FALSE(fs::exists(dir / "out"));
+  }
   SECTION("a sweep that would never end") {
     expect_refusal(3, {"--config", config, "--set", "max_trials=0", "--set", "scheduler.name=asha"},
                    "never ends on its own; set max_trials");

@@ -13,6 +13,9 @@
 #include "helpers.h"
 
 using namespace cohort::tuner;
+using cohort::tuner::testing::check_resume_after_any_record;
+using cohort::tuner::testing::journal_without_times;
+using cohort::tuner::testing::lines_of;
 using cohort::tuner::testing::run_sequentially;
 using Catch::Matchers::Contains;
 using cohort::testing::temporary_directory;
@@ -36,25 +39,6 @@ Result evaluate_branin(const Trial& trial) {
   return Result::completed(objective.evaluate(trial.config, trial.budget));
 }
 
-std::vector<Json> journal_without_times(const fs::path& path) {
-  std::vector<Json> records;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) {
-    auto record = Json::parse(line);
-    record.erase("time");
-    record.erase("crc32c");  // over the time too
-    records.push_back(record);
-  }
-  return records;
-}
-
-std::vector<std::string> lines_of(const fs::path& path) {
-  std::vector<std::string> lines;
-  std::ifstream in(path);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
-
 }  // namespace
 
 TEST_CASE("the same seed and the same results give identical proposals", "[tuner][study]") {
@@ -70,28 +54,8 @@ TEST_CASE("the same seed and the same results give identical proposals", "[tuner
 }
 
 TEST_CASE("a sweep stopped after k journal records and resumed ends with the same journal", "[tuner][study][journal]") {
-  const auto dir = temporary_directory("resume");
-  const auto full = dir / "full.jsonl";
-  {
-    auto study = bohb_study(full.string());
-    run_sequentially(*study, evaluate_branin);
-    REQUIRE(study->finished());
-  }
-  const auto lines = lines_of(full);
-  REQUIRE(lines.size() > 80);
-  for (size_t k : {size_t(1), size_t(2), size_t(7), size_t(40), lines.size() / 2, lines.size() - 1}) {
-    INFO("stopped after " << k << " records");
-    const auto partial = dir / ("partial-" + std::to_string(k) + ".jsonl");
-    {
-      std::ofstream out(partial);
-      for (size_t i = 0; i < k; ++i) out << lines[i] << "\n";
-      out << lines[k].substr(0, lines[k].size() / 2);  // a record torn by the kill
-    }
-    auto study = bohb_study(partial.string());
-    run_sequentially(*study, evaluate_branin);
-    CHECK(study->finished());
-    CHECK(journal_without_times(partial) == journal_without_times(full));
-  }
+  check_resume_after_any_record(temporary_directory("resume"), [](const std::string& path) { return bohb_study(path); },
+                                evaluate_branin);
 }
 
 TEST_CASE("group commit: deferred records are in the file at once, and the journal is the same", "[tuner][study][journal]") {

@@ -1,5 +1,8 @@
 #include "cohort/tuner/schedulers/registry.h"
 
+#include <fmt/format.h>
+
+#include "cohort/core/error.h"
 #include "cohort/tuner/schedulers/asha.h"
 #include "cohort/tuner/schedulers/fifo.h"
 #include "cohort/tuner/schedulers/hyperband.h"
@@ -23,6 +26,30 @@ HyperbandOptions hyperband_options(const Json& options, const BudgetRange& budge
       .max_budget(budgets.max_budget)
       .eta(budgets.eta)
       .max_brackets(options.at("max_brackets").get<int64_t>());
+}
+
+/// ASHA: how many brackets (asynchronous Hyperband with more than one).
+Schema asha_schema() {
+  return Schema().integer("brackets", 1,
+                          "brackets starting at rungs 0, 1, ...: 1 = ASHA, 0 = all (asynchronous Hyperband); a new "
+                          "configuration goes to the bracket furthest behind Hyperband's share",
+                          Range::at_least(0));
+}
+
+/// The budget ladder bounds `brackets`, which the schema cannot know: refused here, naming the key.
+AshaOptions asha_options(const Json& options, const BudgetRange& budgets) {
+  const auto brackets = options.at("brackets").get<int64_t>();
+  const BudgetLadder ladder(budgets.min_budget, budgets.max_budget, budgets.eta);
+  if (brackets > ladder.s_max() + 1)
+    throw InputError(fmt::format("\"scheduler.brackets\" is {}, but budget {} to {} at eta {} has {} rungs to start a "
+                                 "bracket at; use 1 to {}, or 0 for all.",
+                                 brackets, budgets.min_budget, budgets.max_budget, budgets.eta, ladder.s_max() + 1,
+                                 ladder.s_max() + 1));
+  return AshaOptions()
+      .min_budget(budgets.min_budget)
+      .max_budget(budgets.max_budget)
+      .eta(budgets.eta)
+      .brackets(brackets);
 }
 
 /// FIFO may stop trials by what they report on the way (docs/sweeps.md, intermediate reports).
@@ -59,9 +86,8 @@ SchedulerRegistry& scheduler_registry() {
               [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
                 return std::make_unique<HyperbandScheduler>(hyperband_options(options, budgets));
               });
-    built.add("asha", Schema(), [](const Json&, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
-      return std::make_unique<AshaScheduler>(
-          AshaOptions().min_budget(budgets.min_budget).max_budget(budgets.max_budget).eta(budgets.eta));
+    built.add("asha", asha_schema(), [](const Json& options, const BudgetRange& budgets) -> std::unique_ptr<Scheduler> {
+      return std::make_unique<AshaScheduler>(asha_options(options, budgets));
     });
     return built;
   }();

@@ -3,6 +3,12 @@
 // budgets of the ladder; whenever a worker asks, the highest rung that has a
 // configuration in its top 1/eta not yet promoted promotes it, and otherwise a
 // new configuration starts at the lowest budget. Nobody waits for a rung to fill.
+//
+// With several brackets it is asynchronous Hyperband (the same paper, §3):
+// bracket k starts its configurations at rung k (budget b_k) instead of the
+// lowest, and promotes within itself exactly as one-bracket ASHA does. Brackets
+// that start higher let configurations reach max_budget without passing the
+// cheapest, most biased budgets.
 
 #include <cstddef>
 #include <set>
@@ -26,10 +32,18 @@ struct AshaOptions {
   /// unpromoted configuration still goes first; it waits for its rung to grow
   /// instead, and each rung's budget stays that of successive halving.
   COHORT_ARG(bool, promotion_quota) = true;
+  /// How many brackets, starting at rungs 0 .. brackets - 1: 1 is plain ASHA,
+  /// 0 means all of them (s_max + 1, asynchronous Hyperband). A new
+  /// configuration goes to the bracket furthest behind its share, the shares
+  /// being Hyperband's bracket sizes, so each bracket spends about the same
+  /// budget as in synchronous Hyperband (AshaScheduler::bracket_weights()).
+  COHORT_ARG(int64_t, brackets) = 1;
 };
 
 class AshaScheduler : public Scheduler {
  public:
+  /// Throws cohort::InputError when `brackets` is negative or exceeds the
+  /// ladder's s_max + 1 (there is no rung to start the extra ones at).
   explicit AshaScheduler(AshaOptions options);
 
   std::optional<Slot> next(const NewConfig& new_config) override;
@@ -38,6 +52,11 @@ class AshaScheduler : public Scheduler {
   bool finished() const override;
 
   const BudgetLadder& ladder() const { return ladder_; }
+  /// Each bracket's share of the new configurations, by bracket (= its first
+  /// rung): Hyperband's number of configurations for the bracket that starts
+  /// at the same budget. In every run of sum(weights) new configurations,
+  /// bracket k receives exactly weights[k].
+  std::vector<int64_t> bracket_weights() const;
 
  private:
   struct Rung {
@@ -53,11 +72,22 @@ class AshaScheduler : public Scheduler {
     /// makes each ask O(rungs) instead of a scan of every rung's top.
     size_t first_unpromoted = 0;
   };
-  std::optional<int64_t> promotable(int rung) const;
+  /// One ASHA bracket: the rungs of the whole ladder (those below its first
+  /// rung stay empty) and how many configurations it has started.
+  struct Bracket {
+    int first_rung = 0;
+    int64_t weight = 1;
+    int64_t started = 0;
+    std::vector<Rung> rungs;
+  };
+  std::optional<int64_t> promotable(const Rung& rung) const;
+  std::optional<Slot> promote();
+  /// The bracket that gets the next new configuration (see AshaOptions::brackets).
+  Bracket& bracket_for_new_config();
 
   AshaOptions options_;
   BudgetLadder ladder_;
-  std::vector<Rung> rungs_;
+  std::vector<Bracket> brackets_;
   int64_t order_ = 0;
   int64_t outstanding_ = 0;
   bool exhausted_ = false;
