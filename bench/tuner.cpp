@@ -3,7 +3,7 @@
 //
 // Methods: every sampler x scheduler pair, named "sampler+scheduler", all at
 // eta 3 on each objective's [min_budget, max_budget]:
-//   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults)
+//   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults), gp (GpOptions defaults)
 //   schedulers  fifo (every trial at max_budget), hyperband, asha
 // Each runs sequentially (ask, evaluate, tell; no threads) for every seed with
 // max_total_budget = K * max_budget. After each completed trial the incumbent
@@ -55,6 +55,7 @@
 #include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/samplers/gp_sampler.h"
 #include "cohort/tuner/samplers/tpe_sampler.h"
 #include "cohort/tuner/test_functions/learning_curve.h"
 #include "cohort/tuner/test_functions/multi_fidelity.h"
@@ -142,6 +143,7 @@ std::vector<Method> methods() {
       {"random", [](const TestObjective& o) { return std::make_unique<RandomSampler>(o.space); }},
       {"bohb", [](const TestObjective& o) { return std::make_unique<BohbSampler>(o.space, BohbOptions()); }},
       {"tpe", [](const TestObjective& o) { return std::make_unique<TpeSampler>(o.space, tpe_options); }},
+      {"gp", [](const TestObjective& o) { return std::make_unique<GpSampler>(o.space, GpOptions()); }},
   };
   const std::vector<std::pair<std::string, SchedulerFactory>> schedulers = {
       {"fifo", [](const TestObjective& o) { return std::make_unique<FifoScheduler>(o.max_budget); }},
@@ -313,6 +315,7 @@ struct ProposalTiming {
 /// A sampler whose every proposal after enough observations is model-based.
 std::unique_ptr<Sampler> model_only(const std::string& name, const SearchSpace& space) {
   if (name == "tpe") return std::make_unique<TpeSampler>(space, tpe_options);
+  if (name == "gp") return std::make_unique<GpSampler>(space, GpOptions());
   return std::make_unique<BohbSampler>(space, BohbOptions().random_fraction(0));
 }
 
@@ -560,12 +563,12 @@ int main(int argc, char** argv) {
 
   proposal_sizes.erase(std::remove(proposal_sizes.begin(), proposal_sizes.end(), size_t(0)), proposal_sizes.end());
   if (!proposal_sizes.empty()) {
-    std::cout << "### Proposal time (hartmann6's 6-d space, one budget, bohb with random_fraction 0, tpe with "
-                 "its defaults; "
+    std::cout << "### Proposal time (hartmann6's 6-d space, one budget, bohb with random_fraction 0, tpe and gp with "
+                 "their defaults; "
               << proposals << " proposals; median microseconds)\n\n"
               << "| sampler | observations | propose (model built) | observe + propose (model rebuilt) |\n"
               << "| --- | --- | --- | --- |\n";
-    for (const std::string sampler : {"bohb", "tpe"}) {
+    for (const std::string sampler : {"bohb", "tpe", "gp"}) {
       for (const size_t n : proposal_sizes) {
         const ProposalTiming t = time_proposals(sampler, n, proposals, 7);
         std::cout << fmt::format("| {} | {} | {:.1f} | {:.1f} |\n", sampler, n, t.propose_us, t.rebuild_us)
