@@ -107,6 +107,23 @@ bool continue_promotions = false;
 /// Whether ASHA keeps its promotion quota (AshaOptions::promotion_quota); --published-asha clears it.
 bool asha_quota = true;
 
+/// The GP options every study uses: the defaults, or as --gp-set changed them.
+GpOptions gp_options;
+
+/// Applies "key=value" to gp_options (for trying options; the tables use the defaults).
+void set_gp_option(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) throw std::invalid_argument("--gp-set wants key=value, not " + assignment);
+  const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  if (key == "startup_trials") gp_options.startup_trials(std::stoul(value));
+  else if (key == "num_candidates") gp_options.num_candidates(std::stoul(value));
+  else if (key == "max_points") gp_options.max_points(std::stoul(value));
+  else if (key == "min_points") gp_options.min_points(std::stoul(value));
+  else if (key == "fit_iterations") gp_options.fit_iterations(std::stoul(value));
+  else if (key == "believe_pending") gp_options.believe_pending(value == "true" || value == "1");
+  else throw std::invalid_argument("--gp-set: unknown option " + key);
+}
+
 /// The TPE options every study uses: the defaults, or as --tpe-set changed them.
 TpeOptions tpe_options;
 
@@ -143,7 +160,7 @@ std::vector<Method> methods() {
       {"random", [](const TestObjective& o) { return std::make_unique<RandomSampler>(o.space); }},
       {"bohb", [](const TestObjective& o) { return std::make_unique<BohbSampler>(o.space, BohbOptions()); }},
       {"tpe", [](const TestObjective& o) { return std::make_unique<TpeSampler>(o.space, tpe_options); }},
-      {"gp", [](const TestObjective& o) { return std::make_unique<GpSampler>(o.space, GpOptions()); }},
+      {"gp", [](const TestObjective& o) { return std::make_unique<GpSampler>(o.space, gp_options); }},
   };
   const std::vector<std::pair<std::string, SchedulerFactory>> schedulers = {
       {"fifo", [](const TestObjective& o) { return std::make_unique<FifoScheduler>(o.max_budget); }},
@@ -315,7 +332,7 @@ struct ProposalTiming {
 /// A sampler whose every proposal after enough observations is model-based.
 std::unique_ptr<Sampler> model_only(const std::string& name, const SearchSpace& space) {
   if (name == "tpe") return std::make_unique<TpeSampler>(space, tpe_options);
-  if (name == "gp") return std::make_unique<GpSampler>(space, GpOptions());
+  if (name == "gp") return std::make_unique<GpSampler>(space, gp_options);
   return std::make_unique<BohbSampler>(space, BohbOptions().random_fraction(0));
 }
 
@@ -371,7 +388,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> objective_names = kObjectives;
   std::vector<std::string> method_names = method_names_all();
   std::string evaluate;
-  std::vector<std::string> tpe_set;
+  std::vector<std::string> tpe_set, gp_set;
   std::vector<size_t> proposal_sizes = {100, 1000, 10000};
   int proposals = 200;
   int64_t random_draws = 2000000;
@@ -400,8 +417,10 @@ int main(int argc, char** argv) {
   app.add_flag("--published-asha", [](int64_t) { asha_quota = false; },
                "ASHA without the promotion quota, as Li et al. (2020) publish it");
   app.add_option("--tpe-set", tpe_set, "key=value: change a TpeOptions default (for experiments)");
+  app.add_option("--gp-set", gp_set, "key=value: change a GpOptions default (for experiments)");
   CLI11_PARSE(app, argc, argv);
   for (const auto& assignment : tpe_set) set_tpe_option(assignment);
+  for (const auto& assignment : gp_set) set_gp_option(assignment);
   if (!evaluate.empty()) return serve(evaluate);
 
   std::ostringstream command;

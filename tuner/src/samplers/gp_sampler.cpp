@@ -7,7 +7,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 #include <vector>
 
 #include "encoding.h"
@@ -40,6 +40,16 @@ constexpr double kFirstStep = 0.05, kLargestStep = 0.3;
 constexpr size_t kTwoStartsUpTo = 64;
 // Losses above q75 + kClipIqr * IQR are clipped there.
 constexpr double kClipIqr = 3.0;
+// A running trial is believed at its predicted mean or at this standardised
+// target, the observations' average, whichever is worse (a constant liar at the
+// mean, Ginsbourger et al. 2010): a lie at the incumbent's value barely dents
+// a confident model, and the next ask would land a hair away.
+constexpr double kLie = 0.0;
+// The most configurations observed only below the model's budget that are
+// believed like running ones (the most recent): Hyperband's and ASHA's
+// low-rung trials, which the model at the top budget would otherwise
+// propose again and again while its data stays the same.
+constexpr size_t kMaxUnresolved = 32;
 // Below this z, log EI uses its asymptotic expansion: the direct formula cancels.
 constexpr double kAsymptoticZ = -5.0;
 
@@ -160,11 +170,16 @@ struct Scored {
 struct GpSampler::State {
   Layout layout;
   std::map<double, Points> points;
-  std::unordered_set<std::string> observed;  // config.dump() of every observed configuration
+  /// config.dump() -> the largest budget it was observed at.
+  std::unordered_map<std::string, double> highest;
+  /// Every observed configuration, in the order first observed.
+  std::vector<std::pair<std::string, Point>> configs;
   std::vector<detail::RunningTrial> running;
   size_t total = 0;
   std::optional<GpHyperparameters> last_fit;  // warm start of the next fit
   std::optional<GpData> fitted;               // the standardised data of the last fit
+  double fitted_budget = 0.0;                 // ...its budget
+  size_t fitted_count = 0;                    // ...and how many observations that budget had then
   std::vector<Point> incumbents;              // the best observed points at the model's budget
   std::optional<GaussianProcess> posterior;   // fitted data plus believed running trials
   double best_mean = 0.0;                     // the incumbent: lowest posterior mean among the fitted points
@@ -196,7 +211,9 @@ void GpSampler::observe(const Observation& observation) {
   // Throws before anything changes.
   const Point point = detail::encode(state_->layout, space_, observation.config, "GpSampler");
   state_->points[observation.budget].add(point, observation.loss);
-  state_->observed.insert(observation.config.dump());
+  const auto [found, first] = state_->highest.emplace(observation.config.dump(), observation.budget);
+  if (first) state_->configs.emplace_back(found->first, point);
+  else found->second = std::max(found->second, observation.budget);
   ++state_->total;
   state_->stale_fit = true;
 }
@@ -213,7 +230,7 @@ size_t GpSampler::observations() const { return state_->total; }
 
 size_t GpSampler::pending() const {
   return size_t(std::count_if(state_->running.begin(), state_->running.end(),
-                              [&](const detail::RunningTrial& r) { return !state_->observed.count(r.key); }));
+                              [&](const detail::RunningTrial& r) { return !state_->highest.count(r.key); }));
 }
 
 std::optional<double> GpSampler::model_budget() const { return detail::reference_budget(state_->points, min_points()); }
@@ -221,12 +238,16 @@ std::optional<double> GpSampler::model_budget() const { return detail::reference
 void GpSampler::refit() {
   auto& s = *state_;
   s.stale_fit = false;
+  const auto budget = model_budget();
+  const bool unchanged = s.fitted && budget && *budget == s.fitted_budget && s.points.at(*budget).size() == s.fitted_count;
+  // An observation at another budget changes only which configurations are unresolved (condition()).
+  if (unchanged) return condition();
   s.fitted.reset();
   s.incumbents.clear();
-  const auto budget = model_budget();
   if (s.layout.dimensions.empty() || s.total < options_.startup_trials() || !budget) return condition();
   const Points& points = s.points.at(*budget);
   if (points.size() < 2) return condition();
+  s.fitted_budget = *budget, s.fitted_count = points.size();
   const auto rows = rows_to_fit(points, options_.max_points());
   std::vector<double> losses;
   for (const size_t row : rows) losses.push_back(points.losses[row]);
@@ -252,6 +273,21 @@ void GpSampler::refit() {
   condition();
 }
 
+std::vector<const Point*> GpSampler::unresolved() const {
+  const auto& s = *state_;
+  std::vector<const Point*> out;
+  std::unordered_map<std::string, bool> seen;
+  auto resolved = [&](const std::string& key) {
+    const auto found = s.highest.find(key);
+    return found != s.highest.end() && found->second >= s.fitted_budget;
+  };
+  for (const auto& r : s.running)
+    if (!resolved(r.key) && seen.emplace(r.key, true).second) out.push_back(&r.point);
+  for (auto it = s.configs.rbegin(); it != s.configs.rend() && out.size() < kMaxUnresolved; ++it)
+    if (!resolved(it->first) && seen.emplace(it->first, true).second) out.push_back(&it->second);
+  return out;
+}
+
 void GpSampler::condition() {
   auto& s = *state_;
   s.stale_pending = false;
@@ -269,10 +305,9 @@ void GpSampler::condition() {
     }
     GpData believed = data;
     if (options_.believe_pending())
-      for (const auto& r : s.running) {
-        if (s.observed.count(r.key)) continue;
-        observed.predict(r.point.units.data(), r.point.categories.data(), mean, variance);
-        believed.add(r.point.units.data(), r.point.categories.data(), std::max(mean, s.best_mean));
+      for (const Point* x : unresolved()) {
+        observed.predict(x->units.data(), x->categories.data(), mean, variance);
+        believed.add(x->units.data(), x->categories.data(), std::max(mean, kLie));
       }
     if (believed.size() == data.size()) s.posterior.emplace(std::move(observed));
     else s.posterior.emplace(std::move(believed), *s.last_fit);

@@ -20,10 +20,14 @@
 //    max_points of them: the best half by loss and the most recent others,
 //    which keeps a fit's O(n^3) cost bounded however many cheap trials run;
 //  - trials running at the time of a proposal enter the posterior as
-//    observations at their predicted mean, but no better than the incumbent
-//    (a kriging believer capped at the best): their variance collapses and
-//    the expected improvement next to them vanishes, so concurrent asks
-//    spread out.
+//    observations at their predicted mean, but no better than the average
+//    observation (a kriging believer that lies like a constant liar where
+//    the model is optimistic): their variance collapses and the mean there
+//    rises, so the expected improvement next to them vanishes and
+//    concurrent asks spread out. Under Hyperband and ASHA the most recent
+//    configurations observed only below the model's budget are believed
+//    likewise (up to 32), so a model that has no new top-budget result does
+//    not fill a rung with copies of one configuration.
 
 #include <cstddef>
 #include <memory>
@@ -38,16 +42,21 @@ struct GpOptions {
   /// Proposals drawn from the prior until this many observations exist.
   COHORT_ARG(size_t, startup_trials) = 10;
   /// Prior draws scored per proposal (as many again are drawn around the best points).
-  COHORT_ARG(size_t, num_candidates) = 512;
+  COHORT_ARG(size_t, num_candidates) = 256;
   /// The most observations one fit uses (the best half and the most recent).
   COHORT_ARG(size_t, max_points) = 128;
   /// Observations a budget needs to be modelled (0: the space's dimensions + 1).
   COHORT_ARG(size_t, min_points) = 0;
   /// L-BFGS iterations per hyperparameter fit and start.
   COHORT_ARG(size_t, fit_iterations) = 30;
-  /// Running trials count as observations at their predicted mean (kriging believer).
+  /// Running trials count as observations at their predicted mean, no better
+  /// than the average observation (kriging believer / constant liar).
   COHORT_ARG(bool, believe_pending) = true;
 };
+
+namespace detail {
+struct Point;
+}
 
 class GpSampler : public Sampler {
  public:
@@ -68,7 +77,8 @@ class GpSampler : public Sampler {
   /// parameter cannot take. A NaN loss counts as the worst.
   void observe(const Observation& observation) override;
 
-  /// Counts `config` as running (believed at its predicted mean) until
+  /// Counts `config` as running (believed at its predicted mean, no better
+  /// than the average observation) until
   /// trial_ended() or until it is observed.
   void trial_started(const Json& config, double budget) override;
   void trial_ended(const Json& config, double budget) override;
@@ -89,8 +99,12 @@ class GpSampler : public Sampler {
   size_t min_points() const;
   /// Refits the hyperparameters (after new observations) and rebuilds the posterior.
   void refit();
-  /// Rebuilds the posterior from the fitted data and the running trials.
+  /// Rebuilds the posterior from the fitted data and the unresolved configurations.
   void condition();
+  /// The configurations the model is told to believe: the running trials
+  /// with no observation at the model's budget, then, up to 32 in all, the
+  /// most recent configurations observed only below it.
+  std::vector<const detail::Point*> unresolved() const;
 
   GpOptions options_;
   std::unique_ptr<State> state_;
