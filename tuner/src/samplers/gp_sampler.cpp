@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "encoding.h"
@@ -276,15 +277,15 @@ void GpSampler::refit() {
 std::vector<const Point*> GpSampler::unresolved() const {
   const auto& s = *state_;
   std::vector<const Point*> out;
-  std::unordered_map<std::string, bool> seen;
+  std::unordered_set<std::string> seen;
   auto resolved = [&](const std::string& key) {
     const auto found = s.highest.find(key);
     return found != s.highest.end() && found->second >= s.fitted_budget;
   };
   for (const auto& r : s.running)
-    if (!resolved(r.key) && seen.emplace(r.key, true).second) out.push_back(&r.point);
+    if (!resolved(r.key) && seen.insert(r.key).second) out.push_back(&r.point);
   for (auto it = s.configs.rbegin(); it != s.configs.rend() && out.size() < kMaxUnresolved; ++it)
-    if (!resolved(it->first) && seen.emplace(it->first, true).second) out.push_back(&it->second);
+    if (!resolved(it->first) && seen.insert(it->first).second) out.push_back(&it->second);
   return out;
 }
 
