@@ -88,7 +88,7 @@ Schema gp_schema() {
       .integer("fit_iterations", int64_t(defaults.fit_iterations()), "L-BFGS iterations per hyperparameter fit",
                Range::between(1, 1000))
       .boolean("believe_pending", defaults.believe_pending(),
-               "count running trials as observed at their predicted mean");
+               "count running (and low-rung-only) configurations as observed at their predicted mean");
 }
 
 std::unique_ptr<Sampler> make_gp(const Json& options, const SearchSpace& space) {

@@ -49,8 +49,10 @@ struct GpOptions {
   COHORT_ARG(size_t, min_points) = 0;
   /// L-BFGS iterations per hyperparameter fit and start.
   COHORT_ARG(size_t, fit_iterations) = 30;
-  /// Running trials count as observations at their predicted mean, no better
-  /// than the average observation (kriging believer / constant liar).
+  /// Running trials, and up to 32 of the most recent configurations observed
+  /// only below the model's budget, count as observations at their predicted
+  /// mean, no better than the average observation (kriging believer /
+  /// constant liar).
   COHORT_ARG(bool, believe_pending) = true;
 };
 
