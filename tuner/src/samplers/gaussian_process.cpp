@@ -72,7 +72,8 @@ std::vector<double> kernel_matrix(const GpData& data, const GpHyperparameters& h
   std::vector<double> k(n * n);
   for (size_t i = 0; i < n; ++i) {
     k[i * n + i] = signal + noise;
-    for (size_t j = 0; j < i; ++j) k[i * n + j] = k[j * n + i] = signal * matern52(squared_distance(data, i, data, j, inv_l2));
+    for (size_t j = 0; j < i; ++j)
+      k[i * n + j] = k[j * n + i] = signal * matern52(squared_distance(data, i, data, j, inv_l2));
   }
   return k;
 }
@@ -99,7 +100,8 @@ bool cholesky(std::vector<double>& a, size_t n) {
 bool factorise(const std::vector<double>& k, size_t n, std::vector<double>& factor) {
   double scale = 0.0;
   for (size_t i = 0; i < n; ++i) scale = std::max(scale, k[i * n + i]);
-  for (double jitter = 0.0; jitter <= kLastJitter * scale; jitter = jitter == 0.0 ? kFirstJitter * scale : jitter * 10) {
+  for (double jitter = 0.0; jitter <= kLastJitter * scale;
+       jitter = jitter == 0.0 ? kFirstJitter * scale : jitter * 10) {
     factor = k;
     for (size_t i = 0; i < n; ++i) factor[i * n + i] += jitter;
     if (cholesky(factor, n)) return true;

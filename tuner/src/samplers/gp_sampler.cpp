@@ -240,7 +240,8 @@ void GpSampler::refit() {
   auto& s = *state_;
   s.stale_fit = false;
   const auto budget = model_budget();
-  const bool unchanged = s.fitted && budget && *budget == s.fitted_budget && s.points.at(*budget).size() == s.fitted_count;
+  const bool unchanged =
+      s.fitted && budget && *budget == s.fitted_budget && s.points.at(*budget).size() == s.fitted_count;
   // An observation at another budget changes only which configurations are unresolved (condition()).
   if (unchanged) return condition();
   s.fitted.reset();
