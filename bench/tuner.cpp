@@ -3,7 +3,7 @@
 //
 // Methods: every sampler x scheduler pair, named "sampler+scheduler", all at
 // eta 3 on each objective's [min_budget, max_budget]:
-//   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults)
+//   samplers    random, bohb (BohbOptions defaults), tpe (TpeOptions defaults), gp (GpOptions defaults)
 //   schedulers  fifo (every trial at max_budget), hyperband, asha (one bracket,
 //               the scheduler's default), asha-hb (ASHA with all brackets:
 //               asynchronous Hyperband; --asha-hb-brackets N for N of them)
@@ -57,6 +57,7 @@
 #include "cohort/tuner/test_functions/test_functions.h"
 #include "cohort/tuner/samplers/bohb_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
+#include "cohort/tuner/samplers/gp_sampler.h"
 #include "cohort/tuner/samplers/tpe_sampler.h"
 #include "cohort/tuner/test_functions/learning_curve.h"
 #include "cohort/tuner/test_functions/multi_fidelity.h"
@@ -111,6 +112,23 @@ bool asha_quota = true;
 /// The brackets of method asha-hb (AshaOptions::brackets): 0, all of them, unless --asha-hb-brackets says otherwise.
 int64_t asha_hb_brackets = 0;
 
+/// The GP options every study uses: the defaults, or as --gp-set changed them.
+GpOptions gp_options;
+
+/// Applies "key=value" to gp_options (for trying options; the tables use the defaults).
+void set_gp_option(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) throw std::invalid_argument("--gp-set wants key=value, not " + assignment);
+  const std::string key = assignment.substr(0, eq), value = assignment.substr(eq + 1);
+  if (key == "startup_trials") gp_options.startup_trials(std::stoul(value));
+  else if (key == "num_candidates") gp_options.num_candidates(std::stoul(value));
+  else if (key == "max_points") gp_options.max_points(std::stoul(value));
+  else if (key == "min_points") gp_options.min_points(std::stoul(value));
+  else if (key == "fit_iterations") gp_options.fit_iterations(std::stoul(value));
+  else if (key == "believe_pending") gp_options.believe_pending(value == "true" || value == "1");
+  else throw std::invalid_argument("--gp-set: unknown option " + key);
+}
+
 /// The TPE options every study uses: the defaults, or as --tpe-set changed them.
 TpeOptions tpe_options;
 
@@ -157,6 +175,7 @@ std::vector<Method> methods() {
       {"random", [](const TestObjective& o) { return std::make_unique<RandomSampler>(o.space); }},
       {"bohb", [](const TestObjective& o) { return std::make_unique<BohbSampler>(o.space, BohbOptions()); }},
       {"tpe", [](const TestObjective& o) { return std::make_unique<TpeSampler>(o.space, tpe_options); }},
+      {"gp", [](const TestObjective& o) { return std::make_unique<GpSampler>(o.space, gp_options); }},
   };
   const std::vector<std::pair<std::string, SchedulerFactory>> schedulers = {
       {"fifo", [](const TestObjective& o) { return std::make_unique<FifoScheduler>(o.max_budget); }},
@@ -325,6 +344,7 @@ struct ProposalTiming {
 /// A sampler whose every proposal after enough observations is model-based.
 std::unique_ptr<Sampler> model_only(const std::string& name, const SearchSpace& space) {
   if (name == "tpe") return std::make_unique<TpeSampler>(space, tpe_options);
+  if (name == "gp") return std::make_unique<GpSampler>(space, gp_options);
   return std::make_unique<BohbSampler>(space, BohbOptions().random_fraction(0));
 }
 
@@ -380,7 +400,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> objective_names = kObjectives;
   std::vector<std::string> method_names = method_names_all();
   std::string evaluate;
-  std::vector<std::string> tpe_set;
+  std::vector<std::string> tpe_set, gp_set;
   std::vector<size_t> proposal_sizes = {100, 1000, 10000};
   int proposals = 200;
   int64_t random_draws = 2000000;
@@ -411,8 +431,10 @@ int main(int argc, char** argv) {
   app.add_option("--asha-hb-brackets", asha_hb_brackets, "brackets of method asha-hb (0: all, asynchronous Hyperband)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--tpe-set", tpe_set, "key=value: change a TpeOptions default (for experiments)");
+  app.add_option("--gp-set", gp_set, "key=value: change a GpOptions default (for experiments)");
   CLI11_PARSE(app, argc, argv);
   for (const auto& assignment : tpe_set) set_tpe_option(assignment);
+  for (const auto& assignment : gp_set) set_gp_option(assignment);
   if (!evaluate.empty()) return serve(evaluate);
 
   std::ostringstream command;
@@ -574,12 +596,12 @@ int main(int argc, char** argv) {
 
   proposal_sizes.erase(std::remove(proposal_sizes.begin(), proposal_sizes.end(), size_t(0)), proposal_sizes.end());
   if (!proposal_sizes.empty()) {
-    std::cout << "### Proposal time (hartmann6's 6-d space, one budget, bohb with random_fraction 0, tpe with "
-                 "its defaults; "
+    std::cout << "### Proposal time (hartmann6's 6-d space, one budget, bohb with random_fraction 0, tpe and gp with "
+                 "their defaults; "
               << proposals << " proposals; median microseconds)\n\n"
               << "| sampler | observations | propose (model built) | observe + propose (model rebuilt) |\n"
               << "| --- | --- | --- | --- |\n";
-    for (const std::string sampler : {"bohb", "tpe"}) {
+    for (const std::string sampler : {"bohb", "tpe", "gp"}) {
       for (const size_t n : proposal_sizes) {
         const ProposalTiming t = time_proposals(sampler, n, proposals, 7);
         std::cout << fmt::format("| {} | {} | {:.1f} | {:.1f} |\n", sampler, n, t.propose_us, t.rebuild_us)

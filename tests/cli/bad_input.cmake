@@ -72,6 +72,8 @@ cohort_cli_test(bohb_candidates_bound 2 "\"sampler.num_candidates\" must be betw
   ${_nothing_written} ${_tune} --config ${_branin} --set sampler.name=bohb --set sampler.num_candidates=1e9)
 cohort_cli_test(tpe_candidates_bound 2 "\"sampler.num_candidates\" must be between 1 and 100000, got 1000000000"
   ${_nothing_written} ${_tune} --config ${_branin} --set sampler.name=tpe --set sampler.num_candidates=1000000000)
+cohort_cli_test(gp_max_points_bound 2 "\"sampler.max_points\" must be between 2 and 1000, got 5000"
+  ${_nothing_written} ${_tune} --config ${_branin} --set sampler.name=gp --set sampler.max_points=5000)
 
 # A sweep that cannot work is refused before any trial runs, leaving no journal.
 cohort_cli_test(base_with_function 2 "\"base\" has no use with objective.function"

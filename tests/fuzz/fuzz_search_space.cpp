@@ -32,7 +32,7 @@ Json sampler_options(const std::string& name) {
   auto schemas = cohort::tuner::sampler_registry().schemas();
   Json options = Json::object();
   if (name == "bohb") options = {{"num_candidates", 8}, {"min_points", 2}};
-  if (name == "tpe") options = {{"num_candidates", 8}, {"startup_trials", 2}};
+  if (name == "tpe" || name == "gp") options = {{"num_candidates", 8}, {"startup_trials", 2}};
   Json validated = schemas.at(name).validate(options, "fuzz");
   validated["name"] = name;
   return validated;
@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto& parameters = space.parameters();
     const bool griddable = std::all_of(parameters.begin(), parameters.end(), [](const Parameter& p) { return p.is_discrete(); });
     if (griddable && space.grid_size() <= 1000) run_sampler("grid", space);
-    for (const char* name : {"random", "bohb", "tpe"}) run_sampler(name, space);
+    for (const char* name : {"random", "bohb", "tpe", "gp"}) run_sampler(name, space);
   });
   return 0;
 }

@@ -82,4 +82,33 @@ Json decode(const Layout& layout, const SearchSpace& space, const Point& point) 
   return config;
 }
 
+std::optional<double> reference_budget(const std::map<double, Points>& points, size_t min_points) {
+  if (points.empty()) return std::nullopt;
+  for (auto it = points.rbegin(); it != points.rend(); ++it)
+    if (it->second.size() >= min_points) return it->first;
+  auto best = points.begin();
+  for (auto it = points.begin(); it != points.end(); ++it)
+    if (it->second.size() >= best->second.size()) best = it;
+  return best->first;
+}
+
+bool start_running(std::vector<RunningTrial>& running, const Layout& layout, const SearchSpace& space,
+                   const Json& config, double budget) {
+  try {
+    running.push_back({config.dump(), budget, encode(layout, space, config, "running trial")});
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+  return true;
+}
+
+bool end_running(std::vector<RunningTrial>& running, const Json& config, double budget) {
+  const std::string key = config.dump();
+  const auto found = std::find_if(running.begin(), running.end(),
+                                  [&](const RunningTrial& r) { return r.key == key && r.budget == budget; });
+  if (found == running.end()) return false;
+  running.erase(found);
+  return true;
+}
+
 }  // namespace cohort::tuner::detail

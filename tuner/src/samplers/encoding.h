@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -84,6 +86,18 @@ struct Points {
   }
 };
 
+/// The budget a model is built at: the largest with at least `min_points`
+/// observations (BOHB's rule), or, while none has that many, the
+/// best-populated one (the largest on ties); nothing before any observation.
+std::optional<double> reference_budget(const std::map<double, Points>& points, size_t min_points);
+
+/// A trial running at the time of a proposal, in the model's coordinates.
+struct RunningTrial {
+  std::string key;  // config.dump(): what identifies it among observations
+  double budget = 0.0;
+  Point point;
+};
+
 /// `config` in the model's coordinates. Throws std::invalid_argument, its
 /// message starting with `who` (the sampler's name), when the config lacks one
 /// of the space's parameters or holds a value the parameter cannot take.
@@ -91,5 +105,13 @@ Point encode(const Layout& layout, const SearchSpace& space, const Json& config,
 
 /// The configuration at `point`, with the layout's constants.
 Json decode(const Layout& layout, const SearchSpace& space, const Point& point);
+
+/// Records that `config` started at `budget`; false (nothing recorded) when
+/// it is not a configuration of the space (a sweep's own trial).
+bool start_running(std::vector<RunningTrial>& running, const Layout& layout, const SearchSpace& space,
+                   const Json& config, double budget);
+
+/// Forgets the running trial of `config` at `budget`; false when there is none.
+bool end_running(std::vector<RunningTrial>& running, const Json& config, double budget);
 
 }  // namespace cohort::tuner::detail

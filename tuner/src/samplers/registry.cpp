@@ -1,6 +1,7 @@
 #include "cohort/tuner/samplers/registry.h"
 
 #include "cohort/tuner/samplers/bohb_sampler.h"
+#include "cohort/tuner/samplers/gp_sampler.h"
 #include "cohort/tuner/samplers/grid_sampler.h"
 #include "cohort/tuner/samplers/random_sampler.h"
 #include "cohort/tuner/samplers/tpe_sampler.h"
@@ -67,6 +68,39 @@ std::unique_ptr<Sampler> make_tpe(const Json& options, const SearchSpace& space)
                                                  .constant_liar(options.at("constant_liar").get<bool>()));
 }
 
+/// The most observations one GP fit may use: a fit costs O(n^3) per
+/// likelihood evaluation, so more would stall the coordinator.
+constexpr double kMaxGpPoints = 1000;
+
+Schema gp_schema() {
+  const GpOptions defaults;
+  return Schema()
+      .integer("startup_trials", int64_t(defaults.startup_trials()), "prior draws before the model",
+               Range::at_least(0))
+      .integer("num_candidates", int64_t(defaults.num_candidates()),
+               "prior candidates scored per proposal (as many again around the best points)",
+               Range::between(1, kMaxCandidates))
+      .integer("max_points", int64_t(defaults.max_points()),
+               "the most observations one fit uses (the best half and the most recent)",
+               Range::between(2, kMaxGpPoints))
+      .integer("min_points", int64_t(defaults.min_points()),
+               "observations a budget needs to be modelled (0 = parameters + 1)", Range::at_least(0))
+      .integer("fit_iterations", int64_t(defaults.fit_iterations()), "L-BFGS iterations per hyperparameter fit",
+               Range::between(1, 1000))
+      .boolean("believe_pending", defaults.believe_pending(),
+               "count running (and low-rung-only) configurations as observed at their predicted mean");
+}
+
+std::unique_ptr<Sampler> make_gp(const Json& options, const SearchSpace& space) {
+  return std::make_unique<GpSampler>(space, GpOptions()
+                                                .startup_trials(options.at("startup_trials").get<size_t>())
+                                                .num_candidates(options.at("num_candidates").get<size_t>())
+                                                .max_points(options.at("max_points").get<size_t>())
+                                                .min_points(options.at("min_points").get<size_t>())
+                                                .fit_iterations(options.at("fit_iterations").get<size_t>())
+                                                .believe_pending(options.at("believe_pending").get<bool>()));
+}
+
 }  // namespace
 
 SamplerRegistry& sampler_registry() {
@@ -80,6 +114,7 @@ SamplerRegistry& sampler_registry() {
     });
     built.add("bohb", bohb_schema(), make_bohb);
     built.add("tpe", tpe_schema(), make_tpe);
+    built.add("gp", gp_schema(), make_gp);
     return built;
   }();
   return registry;

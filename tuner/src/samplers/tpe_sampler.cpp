@@ -20,6 +20,7 @@ using detail::Dimension;
 using detail::Layout;
 using detail::Point;
 using detail::Points;
+using Running = detail::RunningTrial;
 using Type = Dimension::Type;
 
 // Truncated-normal draws before clamping. Every bandwidth is at most the
@@ -354,13 +355,6 @@ double kendall_tau(const std::vector<std::pair<double, double>>& pairs) {
   return concordant_minus_discordant / std::sqrt(untied_x * untied_y);
 }
 
-/// A running trial: its configuration, in the model's coordinates.
-struct Running {
-  std::string key;  // config.dump(): what identifies it among observations
-  double budget = 0.0;
-  Point point;
-};
-
 }  // namespace
 
 /// The observations by budget, the running trials, and the model.
@@ -430,22 +424,12 @@ void TpeSampler::observe(const Observation& observation) {
 }
 
 void TpeSampler::trial_started(const Json& config, double budget) {
-  try {
-    state_->running.push_back({config.dump(), budget, detail::encode(state_->layout, space_, config, "TpeSampler")});
-  } catch (const std::invalid_argument&) {
-    return;  // not a configuration of this space (a sweep's own trial): nothing to lie about
-  }
-  state_->stale = true;
+  // Not a configuration of this space (a sweep's own trial): nothing to lie about.
+  if (detail::start_running(state_->running, state_->layout, space_, config, budget)) state_->stale = true;
 }
 
 void TpeSampler::trial_ended(const Json& config, double budget) {
-  const std::string key = config.dump();
-  auto& running = state_->running;
-  const auto found = std::find_if(running.begin(), running.end(),
-                                  [&](const Running& r) { return r.key == key && r.budget == budget; });
-  if (found == running.end()) return;
-  running.erase(found);
-  state_->stale = true;
+  if (detail::end_running(state_->running, config, budget)) state_->stale = true;
 }
 
 size_t TpeSampler::observations_at(double budget) const {
@@ -461,15 +445,7 @@ size_t TpeSampler::pending() const {
 }
 
 std::optional<double> TpeSampler::reference_budget() const {
-  const auto& points = state_->points;
-  if (points.empty()) return std::nullopt;
-  for (auto it = points.rbegin(); it != points.rend(); ++it)
-    if (it->second.size() >= options_.min_points()) return it->first;
-  // No budget has enough yet: the best-populated one (the largest on ties).
-  auto best = points.begin();
-  for (auto it = points.begin(); it != points.end(); ++it)
-    if (it->second.size() >= best->second.size()) best = it;
-  return best->first;
+  return detail::reference_budget(state_->points, options_.min_points());
 }
 
 std::map<double, double> TpeSampler::budget_agreements(double reference) const {

@@ -14,7 +14,7 @@ namespace cohort::tuner {
 /// Factories take the sampler's validated options and the search space.
 using SamplerRegistry = Registry<std::unique_ptr<Sampler>, const SearchSpace&>;
 
-/// The registry with the built-in samplers (`random`, `grid`, `bohb`, `tpe`); add()
+/// The registry with the built-in samplers (`random`, `grid`, `bohb`, `tpe`, `gp`); add()
 /// your own to it before a sweep config is read.
 SamplerRegistry& sampler_registry();
 
