@@ -23,12 +23,12 @@ import os
 import sys
 
 
-MODEL_BASED = ("bohb", "tpe")
+MODEL_BASED = ("bohb", "tpe", "gp")
 
 FLOOR = 1e-8  # a regret of exactly 0 (the optimum hit) cannot sit on a log axis
 
 
-COLOURS = {"random": "tab:gray", "bohb": "tab:blue", "tpe": "tab:red", "optuna-tpe": "tab:green"}
+COLOURS = {"random": "tab:gray", "bohb": "tab:blue", "tpe": "tab:red", "gp": "tab:purple", "optuna-tpe": "tab:green"}
 DASHES = {"fifo": ":", "hyperband": "-", "asha": "--", "asha-hb": "-."}
 
 
