@@ -299,7 +299,7 @@ void BohbSampler::check_options() const {
 }
 
 size_t BohbSampler::min_points() const {
-  return options_.min_points() > 0 ? options_.min_points() : state_->layout.dimensions.size() + 1;
+  return detail::min_points_or_default(options_.min_points(), state_->layout);
 }
 
 size_t BohbSampler::good_count(size_t n) const {

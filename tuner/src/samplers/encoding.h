@@ -86,6 +86,13 @@ struct Points {
   }
 };
 
+/// The observations a budget needs before it is modelled: `configured`, or,
+/// when that is 0, the number of dimensions + 1 (BOHB's default, which GP
+/// shares: fewer points leave a d-dimensional model underdetermined).
+inline size_t min_points_or_default(size_t configured, const Layout& layout) {
+  return configured > 0 ? configured : layout.dimensions.size() + 1;
+}
+
 /// The budget a model is built at: the largest with at least `min_points`
 /// observations (BOHB's rule), or, while none has that many, the
 /// best-populated one (the largest on ties); nothing before any observation.
@@ -97,6 +104,14 @@ struct RunningTrial {
   double budget = 0.0;
   Point point;
 };
+
+/// How many of `running` have not been observed at any budget; `observed` is
+/// keyed by config.dump() (only its count() is used).
+template <class Observed>
+size_t count_unobserved(const std::vector<RunningTrial>& running, const Observed& observed) {
+  return size_t(std::count_if(running.begin(), running.end(),
+                              [&](const RunningTrial& r) { return !observed.count(r.key); }));
+}
 
 /// `config` in the model's coordinates. Throws std::invalid_argument, its
 /// message starting with `who` (the sampler's name), when the config lacks one

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <numeric>
@@ -205,7 +206,7 @@ void GpSampler::check_options() const {
 }
 
 size_t GpSampler::min_points() const {
-  return options_.min_points() > 0 ? options_.min_points() : state_->layout.dimensions.size() + 1;
+  return detail::min_points_or_default(options_.min_points(), state_->layout);
 }
 
 void GpSampler::observe(const Observation& observation) {
@@ -230,8 +231,7 @@ void GpSampler::trial_ended(const Json& config, double budget) {
 size_t GpSampler::observations() const { return state_->total; }
 
 size_t GpSampler::pending() const {
-  return size_t(std::count_if(state_->running.begin(), state_->running.end(),
-                              [&](const detail::RunningTrial& r) { return !state_->highest.count(r.key); }));
+  return detail::count_unobserved(state_->running, state_->highest);
 }
 
 std::optional<double> GpSampler::model_budget() const { return detail::reference_budget(state_->points, min_points()); }
@@ -339,7 +339,8 @@ std::optional<Proposal> GpSampler::propose(double /*budget*/, Rng& rng) {
   }
   for (size_t c = 0; c < options_.num_candidates(); ++c) {
     const Point& centre = s.incumbents[c % s.incumbents.size()];
-    Point x = perturbed(layout, centre, kPerturbations[(c / s.incumbents.size()) % 3], rng);
+    const double width = kPerturbations[(c / s.incumbents.size()) % std::size(kPerturbations)];
+    Point x = perturbed(layout, centre, width, rng);
     candidates.push_back({x, score(x)});
   }
   const size_t climbs = std::min(kClimbs, candidates.size());

@@ -440,8 +440,7 @@ size_t TpeSampler::observations_at(double budget) const {
 size_t TpeSampler::observations() const { return state_->total; }
 
 size_t TpeSampler::pending() const {
-  return size_t(std::count_if(state_->running.begin(), state_->running.end(),
-                              [&](const Running& r) { return !state_->observed.count(r.key); }));
+  return detail::count_unobserved(state_->running, state_->observed);
 }
 
 std::optional<double> TpeSampler::reference_budget() const {
